@@ -1,0 +1,250 @@
+/*
+ * callbacks.c - libmilter callbacks: copy, call the policy, answer
+ *
+ * Each callback pins the connection's configuration snapshot (at connect),
+ * fetches its context, copies and bounds what the MTA said into it, calls
+ * the matching rg_engine_* stage where a decision is due, and hands the
+ * verdict to reply.c. Nothing here decides anything.
+ *
+ * xxfi_close may come with no private data (the MTA gave up before
+ * connect completed), and a callback may come without a message context
+ * (the MTA skipped MAIL): both are answered, never crashed on.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "../policy/conf.h"
+#include "../policy/engine.h"
+#include "../policy/log.h"
+#include "../policy/session.h"
+#include "../policy/settings.h"
+#include "callbacks.h"
+#include "macros.h"
+#include "reply.h"
+
+static atomic_ulong cb_serial;
+
+static struct rg_conn *
+cb_conn(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* cb_update_qid - the MTA's queue id, once it has one */
+static void
+cb_update_qid(SMFICTX *ctx, struct rg_conn *c)
+{
+	const char *qid = rg_macro(ctx, "i");
+
+	if (qid != NULL)
+		rg_conn_set_qid(c, qid);
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	    SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+	/* stages we never look at: the MTA need not send them */
+	unsigned long want_proto = SMFIP_NOUNKNOWN | SMFIP_NODATA;
+
+	(void)f2, (void)f3;
+	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
+		rg_log_warn("MTA does not allow header changes: "
+		    "Authentication-Results cannot be added");
+	*pf0 = want_actions & f0;
+	*pf1 = want_proto & f1;
+	*pf2 = 0;
+	*pf3 = 0;
+	if (f0 & SMFIF_SETSYMLIST)
+		rg_macro_request(ctx);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct rg_conf *conf = rg_conf_acquire();
+	struct rg_verdict v;
+	struct rg_conn *c;
+	sfsistat rc;
+
+	if (conf == NULL)
+		return rg_reply_tempfail(ctx, "no configuration loaded");
+	c = rg_conn_new(conf, atomic_fetch_add(&cb_serial, 1) + 1);
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		rg_conn_free(c);
+		return rg_reply_tempfail(ctx, "cannot attach connection context");
+	}
+	rg_conn_set_client(c, hostname, hostaddr);
+	rg_macro_copy(ctx, "j", c->mta_host, sizeof(c->mta_host));
+	rg_macro_copy(ctx, "daemon_name", c->daemon_name, sizeof(c->daemon_name));
+	if (c->client_addr[0] == '\0')
+		rg_macro_copy(ctx, "client_addr", c->client_addr, sizeof(c->client_addr));
+	rg_verdict_init(&v);
+	rg_engine_connect(c, &v);
+	rc = rg_reply(ctx, c, &v, 0);
+	rg_verdict_clear(&v);
+	return rc;
+}
+
+static sfsistat
+cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct rg_conn *c = cb_conn(ctx);
+	struct rg_verdict v;
+	sfsistat rc;
+
+	if (c == NULL)
+		return rg_reply_tempfail(ctx, "HELO without connection context");
+	rg_copy_field(c->helo, sizeof(c->helo), helo);
+	rg_macro_copy(ctx, "tls_version", c->tls_version, sizeof(c->tls_version));
+	rg_macro_copy(ctx, "cipher", c->cipher, sizeof(c->cipher));
+	rg_verdict_init(&v);
+	rg_engine_helo(c, &v);
+	rc = rg_reply(ctx, c, &v, 0);
+	rg_verdict_clear(&v);
+	return rc;
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct rg_conn *c = cb_conn(ctx);
+	struct rg_verdict v;
+	struct rg_msg *m;
+	sfsistat rc;
+
+	if (c == NULL)
+		return rg_reply_tempfail(ctx, "MAIL without connection context");
+	m = rg_msg_begin(c);
+	cb_update_qid(ctx, c);
+	rg_strip_brackets(m->sender, sizeof(m->sender), argv[0]);
+	m->null_sender = m->sender[0] == '\0';
+	/* SASL and TLS facts as of this transaction (AUTH may follow STARTTLS) */
+	c->auth_user[0] = c->auth_type[0] = '\0';
+	rg_macro_copy(ctx, "auth_authen", c->auth_user, sizeof(c->auth_user));
+	rg_macro_copy(ctx, "auth_type", c->auth_type, sizeof(c->auth_type));
+	rg_macro_copy(ctx, "tls_version", c->tls_version, sizeof(c->tls_version));
+	rg_macro_copy(ctx, "cipher", c->cipher, sizeof(c->cipher));
+	rg_verdict_init(&v);
+	rg_engine_mail(c, &v);
+	rc = rg_reply(ctx, c, &v, 0);
+	rg_verdict_clear(&v);
+	return rc;
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct rg_conn *c = cb_conn(ctx);
+	struct rg_verdict v;
+	sfsistat rc;
+
+	if (c == NULL || c->msg == NULL)
+		return rg_reply_tempfail(ctx, "RCPT without transaction context");
+	cb_update_qid(ctx, c);
+	rg_verdict_init(&v);
+	rg_engine_rcpt(c, argv[0], &v);
+	rc = rg_reply(ctx, c, &v, 0);
+	rg_verdict_clear(&v);
+	return rc;
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct rg_conn *c = cb_conn(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return rg_reply_tempfail(ctx, "header without transaction context");
+	rg_msg_add_header(c, name, value ? value : "");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct rg_conn *c = cb_conn(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return rg_reply_tempfail(ctx, "end of header without transaction context");
+	cb_update_qid(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct rg_conn *c = cb_conn(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return rg_reply_tempfail(ctx, "body without transaction context");
+	rg_msg_add_body(c, chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct rg_conn *c = cb_conn(ctx);
+	struct rg_verdict v;
+	sfsistat rc;
+
+	if (c == NULL || c->msg == NULL)
+		return rg_reply_tempfail(ctx, "end of message without transaction context");
+	cb_update_qid(ctx, c);
+	rg_verdict_init(&v);
+	rg_engine_eom(c, &v);
+	rc = rg_reply(ctx, c, &v, 1);
+	rg_verdict_clear(&v);
+	rg_msg_end(c);
+	return rc;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct rg_conn *c = cb_conn(ctx);
+
+	if (c != NULL && c->msg != NULL) {
+		rg_engine_abort(c);
+		rg_msg_end(c);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct rg_conn *c = cb_conn(ctx);
+
+	if (c != NULL) {
+		rg_engine_close(c);
+		smfi_setpriv(ctx, NULL);
+		rg_conn_free(c);
+	}
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc rg_milter_desc = {
+	.xxfi_name = "relayguard",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+	    SMFIF_SETSYMLIST,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_unknown = NULL,
+	.xxfi_data = NULL,
+	.xxfi_negotiate = cb_negotiate,
+};

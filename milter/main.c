@@ -1,0 +1,480 @@
+/*
+ * main.c - relayguard: options, socket, privileges, signals, smfi_main()
+ *
+ * Start-up order: read and check the configuration; register with
+ * libmilter and open the socket (as root if started so); detach unless
+ * -f; write the pidfile; drop to the unprivileged user; then run.
+ *
+ * Threads: smfi_main() runs in its own thread. The main thread only waits
+ * for signals. libmilter starts a signal thread of its own that treats
+ * SIGHUP as "stop"; on Linux a process-directed signal goes to the thread
+ * group leader when that thread is waiting for it, so keeping the main
+ * thread in sigwait() means SIGHUP reloads instead. The reload itself runs
+ * in a separate thread so the main thread is back in sigwait() at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "../policy/conf.h"
+#include "../policy/log.h"
+#include "../policy/settings.h"
+#include "../policy/strutil.h"
+#include "../policy/xalloc.h"
+#include "callbacks.h"
+
+#ifndef RG_VERSION
+#define RG_VERSION "0.0"
+#endif
+#ifndef RG_SYSCONFDIR
+#define RG_SYSCONFDIR "/etc"
+#endif
+#define RG_DEFAULT_CONF RG_SYSCONFDIR "/relayguard/relayguard.conf"
+
+struct main_opts {
+	const char *conf_path;
+	int conf_explicit;
+	int check_only;		/* -n */
+	int dump;		/* -d */
+	int foreground;		/* -f */
+	const char *socket;	/* -p */
+	const char *user;	/* -u */
+	const char *pidfile;	/* -P */
+};
+
+static struct main_opts opts;
+static pthread_t main_thread;
+static atomic_int main_milter_failed;
+
+static pthread_mutex_t reload_mutex = PTHREAD_MUTEX_INITIALIZER;	/* reload_pending */
+static pthread_cond_t reload_cond = PTHREAD_COND_INITIALIZER;
+static int reload_pending;
+
+static void
+main_usage(void)
+{
+	fprintf(stderr,
+	    "usage: relayguard [-dfnV] [-c file] [-p socket] [-u user] [-P pidfile]\n"
+	    "  -c file     configuration file (default %s)\n"
+	    "  -n          check the configuration and exit (0 good, 1 bad)\n"
+	    "  -d          print the effective configuration, secrets masked\n"
+	    "  -f          stay in the foreground\n"
+	    "  -p socket   listen here instead of the configured socket\n"
+	    "  -u user     run as this user instead of the configured one\n"
+	    "  -P pidfile  write the process id here\n"
+	    "  -V          print the version and exit\n", RG_DEFAULT_CONF);
+	exit(2);
+}
+
+/* main_load - read the configuration; errors go to stderr or the log */
+static struct rg_conf *
+main_load(int to_stderr)
+{
+	struct rg_buf err = RG_BUF_INIT, warn = RG_BUF_INIT;
+	const char *path = opts.conf_path;
+	struct rg_conf *c;
+
+	/* without -c, a missing default file means: run on embedded defaults */
+	if (!opts.conf_explicit && access(path, F_OK) != 0)
+		path = NULL;
+	c = rg_conf_load(path, &err, &warn);
+	if (to_stderr) {
+		fputs(rg_buf_cstr(&warn), stderr);
+		fputs(rg_buf_cstr(&err), stderr);
+	} else {
+		char *save = NULL;
+
+		for (char *l = strtok_r(warn.data, "\n", &save); l;
+		    l = strtok_r(NULL, "\n", &save))
+			rg_log_warn("%s", l);
+		save = NULL;
+		for (char *l = strtok_r(err.data, "\n", &save); l;
+		    l = strtok_r(NULL, "\n", &save))
+			rg_log_error("%s", l);
+	}
+	rg_buf_release(&err);
+	rg_buf_release(&warn);
+	return c;
+}
+
+/* main_apply_logging - level and debug modules from a snapshot */
+static void
+main_apply_logging(const struct rg_conf *c)
+{
+	unsigned mask = 0;
+
+	rg_log_set_level(c->core.log_level);
+	for (size_t i = 0; i < c->core.debug_modules.n; i++) {
+		int m = rg_log_module_index(c->core.debug_modules.v[i]);
+
+		if (m >= 0)
+			mask |= 1u << m;
+		else
+			rg_log_warn("debug_modules: unknown module \"%s\"",
+			    c->core.debug_modules.v[i]);
+	}
+	rg_log_debug_mask = mask;
+}
+
+/* main_socket_path - the file of a unix socket spec, or NULL */
+static const char *
+main_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+/*
+ * main_nodelay - TCP_NODELAY on libmilter's listening socket, which
+ * libmilter offers no call for. Without it, a header change and the final
+ * reply go out as two small writes and the second waits for the MTA's
+ * delayed ACK (about 40 ms a message). Accepted sockets inherit it.
+ */
+static void
+main_nodelay(void)
+{
+	for (int fd = 0; fd < 1024; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss), il = sizeof(int);
+		int acc = 0, one = 1;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &il) < 0 || !acc)
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+			continue;
+		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			rg_log_warn_errno("setsockopt TCP_NODELAY");
+	}
+}
+
+static void
+main_open_socket(const struct rg_conf *c, const char *spec)
+{
+	mode_t old;
+
+	if (smfi_register(rg_milter_desc) != MI_SUCCESS)
+		rg_fatal("smfi_register failed");
+	if (smfi_setconn((char *)spec) != MI_SUCCESS)
+		rg_fatal("bad socket %s", spec);
+	if (smfi_settimeout((int)(c->core.milter_timeout / 1000)) != MI_SUCCESS)
+		rg_fatal("smfi_settimeout failed");
+	if (smfi_setbacklog(c->core.socket_backlog) != MI_SUCCESS)
+		rg_fatal("smfi_setbacklog failed");
+	/* a unix socket is created rw for user and group only (0660) */
+	old = umask(0117);
+	if (smfi_opensocket(1) != MI_SUCCESS)
+		rg_fatal("cannot open socket %s (in use, or no permission?)", spec);
+	umask(old);
+	main_nodelay();
+}
+
+/* main_pidfile - write our pid; the file is not followed if a symlink */
+static void
+main_pidfile(const char *path)
+{
+	char line[32];
+	int fd, n;
+
+	if (path == NULL || *path == '\0')
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		rg_fatal("cannot write pidfile %s: %s", path, strerror(errno));
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n)
+		rg_fatal("cannot write pidfile %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * main_drop_privileges - become the unprivileged user, after giving a
+ * unix socket to that user and the socket group (mode 0660)
+ */
+static void
+main_drop_privileges(const struct rg_conf *c, const char *spec)
+{
+	const char *user = opts.user ? opts.user : c->core.user;
+	const char *path = main_socket_path(spec);
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096];
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return;
+	if (*user == '\0' || strcmp(user, "root") == 0) {
+		if (!c->core.allow_root)
+			rg_fatal("refusing to run as root: set \"user\" to an "
+			    "unprivileged user (or allow_root = yes)");
+		rg_log_warn("running as root (allow_root = yes)");
+		return;
+	}
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+		rg_fatal("unknown user \"%s\"", user);
+	if (pw.pw_uid == 0 && !c->core.allow_root)
+		rg_fatal("user \"%s\" has uid 0: refusing to run as root", user);
+	gid = pw.pw_gid;
+	if (path != NULL) {
+		gid_t sgid = gid;
+		char gbuf[4096];
+
+		if (c->core.socket_group[0]) {
+			if (getgrnam_r(c->core.socket_group, &gr, gbuf, sizeof(gbuf),
+			    &grp) != 0 || grp == NULL)
+				rg_fatal("unknown socket_group \"%s\"", c->core.socket_group);
+			sgid = gr.gr_gid;
+		}
+		if (chown(path, pw.pw_uid, sgid) < 0 || chmod(path, 0660) < 0)
+			rg_fatal("cannot give socket %s to %s: %s", path, user,
+			    strerror(errno));
+	}
+	if (initgroups(user, gid) < 0 || setgid(gid) < 0 || setuid(pw.pw_uid) < 0)
+		rg_fatal("cannot become user %s: %s", user, strerror(errno));
+	if (setuid(0) == 0)
+		rg_fatal("could regain root after dropping privileges");
+	rg_log_info("running as user %s", user);
+}
+
+/* main_daemonize - detach; the parent exits when the child is ready */
+static int
+main_daemonize(void)
+{
+	int p[2];
+	pid_t pid;
+	char ok;
+
+	if (pipe(p) < 0)
+		rg_fatal("pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		rg_fatal("fork: %s", strerror(errno));
+	if (pid > 0) {
+		close(p[1]);
+		/* the child writes one byte when it is serving */
+		_exit(read(p[0], &ok, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		rg_fatal("setsid: %s", strerror(errno));
+	if (chdir("/") < 0)
+		rg_fatal("chdir /: %s", strerror(errno));
+	return p[1];
+}
+
+static void
+main_detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static void *
+main_milter_thread(void *arg)
+{
+	(void)arg;
+	if (smfi_main() != MI_SUCCESS)
+		atomic_store(&main_milter_failed, 1);
+	/* wake the main thread: it exits when libmilter is done */
+	pthread_kill(main_thread, SIGTERM);
+	return NULL;
+}
+
+/* main_reload - SIGHUP: a new snapshot, or keep the old one and say why */
+static void
+main_reload(void)
+{
+	struct rg_conf *old = rg_conf_acquire(), *c = main_load(0);
+
+	if (c == NULL) {
+		rg_log_error("reload failed: keeping the configuration loaded "
+		    "from %s", old ? rg_conf_path(old) : "?");
+		rg_conf_release(old);
+		return;
+	}
+	for (size_t i = 0; old && i < rg_conf_param_count(); i++) {
+		const struct rg_param *p = rg_conf_param_at(i, NULL);
+
+		if ((p->flags & RG_CF_RESTART) &&
+		    strcmp(rg_conf_raw(old, p->name), rg_conf_raw(c, p->name)) != 0)
+			rg_log_warn("reload: %s changed; it takes effect at restart",
+			    p->name);
+	}
+	main_apply_logging(c);
+	rg_conf_install(c);
+	rg_log_info("reloaded configuration from %s (generation %lu)",
+	    rg_conf_path(c), rg_conf_generation(c));
+	rg_conf_release(old);
+}
+
+static void *
+main_reload_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&reload_mutex);
+		while (!reload_pending)
+			pthread_cond_wait(&reload_cond, &reload_mutex);
+		reload_pending = 0;
+		pthread_mutex_unlock(&reload_mutex);
+		main_reload();
+	}
+	return NULL;
+}
+
+static void
+main_parse_args(int argc, char **argv)
+{
+	int ch;
+
+	opts.conf_path = RG_DEFAULT_CONF;
+	while ((ch = getopt(argc, argv, "c:dfnp:u:P:Vh")) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.conf_path = optarg;
+			opts.conf_explicit = 1;
+			break;
+		case 'd':
+			opts.dump = 1;
+			break;
+		case 'f':
+			opts.foreground = 1;
+			break;
+		case 'n':
+			opts.check_only = 1;
+			break;
+		case 'p':
+			opts.socket = optarg;
+			break;
+		case 'u':
+			opts.user = optarg;
+			break;
+		case 'P':
+			opts.pidfile = optarg;
+			break;
+		case 'V': {
+			unsigned int ma = 0, mi = 0, pl = 0;
+
+			smfi_version(&ma, &mi, &pl);
+			printf("relayguard %s (libmilter %u.%u.%u)\n", RG_VERSION,
+			    ma, mi, pl);
+			exit(0);
+		}
+		default:
+			main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rg_conf *conf;
+	const char *spec, *pidfile;
+	pthread_t milter_tid, reload_tid;
+	sigset_t set;
+	int ready_fd = -1, sig;
+
+	main_parse_args(argc, argv);
+	conf = main_load(1);
+	if (conf == NULL)
+		return 1;
+	if (opts.check_only) {
+		rg_conf_release(conf);
+		return 0;
+	}
+	if (opts.dump) {
+		struct rg_buf out = RG_BUF_INIT;
+
+		rg_conf_dump(conf, &out);
+		fputs(rg_buf_cstr(&out), stdout);
+		rg_buf_release(&out);
+		rg_conf_release(conf);
+		return 0;
+	}
+
+	if (conf->core.log_target == RG_LT_STDERR ||
+	    (conf->core.log_target == RG_LT_AUTO && opts.foreground))
+		rg_log_open(RG_LOG_TO_STDERR, 0);
+	else
+		rg_log_open(RG_LOG_TO_SYSLOG, rg_settings_facility(conf->core.syslog_facility));
+	main_apply_logging(conf);
+
+	spec = opts.socket ? opts.socket : conf->core.socket;
+	pidfile = opts.pidfile ? opts.pidfile : conf->core.pidfile;
+	main_open_socket(conf, spec);
+	if (!opts.foreground)
+		ready_fd = main_daemonize();
+	main_pidfile(pidfile);
+	main_drop_privileges(conf, spec);
+	rg_conf_install(conf);
+
+	/* every thread inherits this mask: signals reach sigwait() below */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	main_thread = pthread_self();
+	if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0 ||
+	    pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0)
+		rg_fatal("cannot start threads");
+	pthread_detach(reload_tid);
+
+	rg_log_info("relayguard %s ready on %s (configuration %s)", RG_VERSION,
+	    spec, rg_conf_path(conf));
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "1", 1) != 1)
+			rg_log_warn_errno("cannot tell the parent we are ready");
+		close(ready_fd);
+		if (conf->core.log_target != RG_LT_STDERR)
+			main_detach_stdio();
+	}
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			pthread_mutex_lock(&reload_mutex);
+			reload_pending = 1;
+			pthread_cond_signal(&reload_cond);
+			pthread_mutex_unlock(&reload_mutex);
+			continue;
+		}
+		break;
+	}
+	rg_log_info("stopping on signal %d", sig);
+	smfi_stop();
+	pthread_join(milter_tid, NULL);
+	if (*pidfile)
+		(void)unlink(pidfile);
+	rg_log_info("stopped");
+	return atomic_load(&main_milter_failed) ? 1 : 0;
+}

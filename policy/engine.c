@@ -1,0 +1,137 @@
+/*
+ * engine.c - order of checks per stage, and the transaction's bookkeeping
+ *
+ * Each stage runs its checks in a fixed order; the first that refuses
+ * decides and the rest are skipped. The engine also keeps the promise of
+ * exactly one summary line per message: at end of message, at abort, or at
+ * close, whichever comes first.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "authres.h"
+#include "buf.h"
+#include "engine.h"
+#include "log.h"
+#include "settings.h"
+#include "txlog.h"
+
+void
+rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
+{
+	rg_log_id_debug(RG_MOD_ENGINE, c->id, "connect from %s[%s]",
+	    c->client_name, c->client_addr);
+	if (rg_verdict_is_final(v)) {
+		rg_verdict_clear(&c->verdict);
+		rg_verdict_set(&c->verdict, v->action, v->check, v->rcode,
+		    v->xcode, "%s", v->text);
+		rg_txlog_connection(c);
+	}
+}
+
+void
+rg_engine_helo(struct rg_conn *c, struct rg_verdict *v)
+{
+	(void)v;
+	rg_log_id_debug(RG_MOD_ENGINE, c->id, "helo %s", c->helo);
+}
+
+/* engine_auth_note - record SMTP AUTH as a check result (RFC 8601 s2.7.4) */
+static void
+engine_auth_note(struct rg_conn *c)
+{
+	struct rg_buf ri = RG_BUF_INIT;
+
+	if (c->auth_user[0] == '\0')
+		return;
+	rg_buf_puts(&ri, "auth=pass smtp.auth=");
+	rg_authres_pvalue(&ri, c->auth_user);
+	rg_authres_add(c->msg, rg_buf_cstr(&ri));
+	rg_buf_release(&ri);
+}
+
+void
+rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
+{
+	struct rg_msg *m = c->msg;
+
+	engine_auth_note(c);
+	if (rg_verdict_is_final(v)) {
+		rg_verdict_clear(&m->verdict);
+		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
+		    "%s", v->text);
+		rg_txlog_message(c, rg_action_name(v->action));
+	}
+}
+
+void
+rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
+{
+	struct rg_rcpt *r = rg_msg_add_rcpt(c, addr);
+
+	if (r == NULL) {
+		/* RFC 5321 4.5.3.1.8: 452 for too many recipients */
+		rg_verdict_set(v, RG_ACT_TEMPFAIL, "limit", "452", "4.5.3",
+		    "Too many recipients");
+		c->msg->nrcpts_refused++;
+		return;
+	}
+	if (v->action == RG_ACT_REJECT || v->action == RG_ACT_TEMPFAIL) {
+		r->action = v->action;
+		snprintf(r->check, sizeof(r->check), "%s", v->check);
+		c->msg->nrcpts_refused++;
+		/* remember the first refusal as the message's reason */
+		if (c->msg->verdict.check[0] == '\0')
+			rg_verdict_set(&c->msg->verdict, v->action, v->check,
+			    v->rcode, v->xcode, "%s", v->text);
+	}
+}
+
+void
+rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
+{
+	struct rg_msg *m = c->msg;
+	const char *id = c->conf->core.authserv_id;
+	struct rg_buf ar = RG_BUF_INIT;
+
+	if (!rg_verdict_is_final(v)) {
+		rg_authres_format(m, id[0] ? id : c->mta_host, &ar);
+		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);
+		rg_buf_release(&ar);
+	}
+	rg_verdict_clear(&m->verdict);
+	rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
+	    "%s", v->text);
+	rg_txlog_message(c, v->action == RG_ACT_CONTINUE ? "accept" :
+	    rg_action_name(v->action));
+}
+
+/* engine_unfinished - summary of a transaction that never reached eom */
+static void
+engine_unfinished(struct rg_conn *c)
+{
+	struct rg_msg *m = c->msg;
+
+	if (m == NULL || m->logged)
+		return;
+	if (m->nrcpts > 0 && m->nrcpts_refused == m->nrcpts)
+		rg_txlog_message(c, rg_action_name(m->verdict.action));
+	else
+		rg_txlog_message(c, "aborted");
+}
+
+void
+rg_engine_abort(struct rg_conn *c)
+{
+	engine_unfinished(c);
+}
+
+void
+rg_engine_close(struct rg_conn *c)
+{
+	engine_unfinished(c);
+	if (c->nmsgs == 0 && rg_verdict_is_final(&c->verdict))
+		rg_txlog_connection(c);
+	rg_log_id_debug(RG_MOD_ENGINE, c->id, "disconnect after %u message(s)",
+	    c->nmsgs);
+}

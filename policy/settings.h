@@ -1,0 +1,55 @@
+/*
+ * settings.h - the configuration snapshot as modules see it
+ *
+ * struct rg_conf gathers every module's settings; each module reads only
+ * its own part (conf->core, conf->relay, ...) and never writes it. The
+ * tables that fill each part are listed in settings.c, one per module.
+ */
+#ifndef RG_SETTINGS_H
+#define RG_SETTINGS_H
+
+#include <stdatomic.h>
+
+#include "conf.h"
+
+enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
+enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
+
+/* core: the daemon itself (read by milter/main.c and the logger) */
+struct rg_core_conf {
+	char *socket;
+	char *user;
+	char *socket_group;
+	int allow_root;
+	char *pidfile;
+	int log_target;
+	int syslog_facility;
+	int log_level;
+	int log_format;
+	struct rg_strlist debug_modules;
+	long long milter_timeout;
+	int socket_backlog;
+	char *authserv_id;
+	long long max_headers;
+	long long max_header_bytes;
+	long long max_recipients;
+};
+
+struct rg_conf {
+	/* bookkeeping, owned by conf.c */
+	atomic_int refs;
+	unsigned long generation;
+	char *path;
+	char **raw;		/* value text per parameter, by global index */
+	unsigned char *isset;	/* set in the file, not defaulted */
+
+	struct rg_core_conf core;
+};
+
+extern const struct rg_conf_section rg_conf_sections[];
+extern const struct rg_param rg_core_params[];
+
+/* syslog facility choices in the order of core.syslog_facility */
+int rg_settings_facility(int choice);
+
+#endif

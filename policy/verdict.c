@@ -1,0 +1,102 @@
+/*
+ * verdict.c - what a policy stage decides (see verdict.h)
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strutil.h"
+#include "verdict.h"
+#include "xalloc.h"
+
+void
+rg_verdict_init(struct rg_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = RG_ACT_CONTINUE;
+}
+
+static struct rg_hdr *
+verdict_free_list(struct rg_hdr *h)
+{
+	while (h != NULL) {
+		struct rg_hdr *next = h->next;
+
+		free(h->name);
+		free(h->value);
+		free(h);
+		h = next;
+	}
+	return NULL;
+}
+
+void
+rg_verdict_clear(struct rg_verdict *v)
+{
+	verdict_free_list(v->add);
+	verdict_free_list(v->del);
+	rg_verdict_init(v);
+}
+
+void
+rg_verdict_set(struct rg_verdict *v, enum rg_action a, const char *check,
+    const char *rcode, const char *xcode, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->action = a;
+	rg_strlcpy(v->check, check ? check : "", sizeof(v->check));
+	rg_strlcpy(v->rcode, rcode ? rcode : "", sizeof(v->rcode));
+	rg_strlcpy(v->xcode, xcode ? xcode : "", sizeof(v->xcode));
+	v->text[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(v->text, sizeof(v->text), fmt, ap);
+		va_end(ap);
+	}
+}
+
+static void
+verdict_append(struct rg_hdr **list, const char *name, const char *value,
+    int index)
+{
+	struct rg_hdr *h = rg_xcalloc(1, sizeof(*h)), **tail = list;
+
+	h->name = rg_xstrdup(name);
+	h->value = rg_xstrdup(value ? value : "");
+	h->index = index;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = h;
+}
+
+void
+rg_verdict_add_header(struct rg_verdict *v, const char *name,
+    const char *value, int index)
+{
+	verdict_append(&v->add, name, value, index);
+}
+
+void
+rg_verdict_del_header(struct rg_verdict *v, const char *name, int index)
+{
+	verdict_append(&v->del, name, "", index);
+}
+
+const char *
+rg_action_name(enum rg_action a)
+{
+	static const char *const names[] = {
+		"continue", "accept", "tempfail", "reject", "discard", "quarantine",
+	};
+
+	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+int
+rg_verdict_is_final(const struct rg_verdict *v)
+{
+	return v->action == RG_ACT_TEMPFAIL || v->action == RG_ACT_REJECT ||
+	    v->action == RG_ACT_DISCARD || v->action == RG_ACT_ACCEPT;
+}
