@@ -12,7 +12,13 @@
 
 BUILD ?= build
 SAN ?=
--include config.mk
+V ?=
+Q = $(if $(V),,@)
+# config.mk is read only when it exists, so that a fresh clone does not
+# try to run configure before `make deps` has installed autoconf.
+ifneq ($(wildcard config.mk),)
+include config.mk
+endif
 
 VERSION ?= 0.0
 prefix ?= /usr/local
@@ -46,10 +52,24 @@ LIBS_ALL = $(MILTER_LIBS) $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) \
 POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(SYS_LIBS) -lpthread
 
-.PHONY: all deps deps-test run check check-unit check-integration check-asan \
+.PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
 	install lint clean distclean
 
-all: $(BUILD)/relayguard $(UNIT_BIN)
+ifeq ($(wildcard config.mk),)
+all: config.mk
+	$(MAKE) all
+else
+all: $(BUILD)/relayguard $(UNIT_BIN) $(BUILD)/tools/mkconf
+endif
+
+# the shipped default configuration, generated from the parameter tables
+conf: $(BUILD)/tools/mkconf
+	$(BUILD)/tools/mkconf > contrib/relayguard.conf
+
+$(BUILD)/tools/mkconf: tools/mkconf.c $(LIBPOLICY)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
 
 config.mk: configure config.mk.in
 	./configure --sysconfdir=/etc --prefix=/usr/local
@@ -59,18 +79,22 @@ configure: configure.ac
 
 $(BUILD)/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBPOLICY): $(POLICY_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(V),,echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/relayguard: $(MILTER_OBJ) $(LIBPOLICY)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBPOLICY) $(LIBS_ALL)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBPOLICY) $(LIBS_ALL)
 
 $(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h $(LIBPOLICY)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ipolicy -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ipolicy -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
 
 deps:
 	tools/install-deps.sh build

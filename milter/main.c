@@ -433,7 +433,16 @@ main(int argc, char **argv)
 		ready_fd = main_daemonize();
 	main_pidfile(pidfile);
 	main_drop_privileges(conf, spec);
+	/* read what is needed later now: after install, a reload may free conf */
+	int log_stderr = conf->core.log_target == RG_LT_STDERR;
+	char pidpath[4096];
+
+	if (rg_strlcpy(pidpath, pidfile, sizeof(pidpath)) >= sizeof(pidpath))
+		rg_fatal("pidfile name too long");
+	rg_log_info("relayguard %s ready on %s (configuration %s)", RG_VERSION,
+	    spec, rg_conf_path(conf));
 	rg_conf_install(conf);
+	conf = NULL;
 
 	/* every thread inherits this mask: signals reach sigwait() below */
 	sigemptyset(&set);
@@ -448,13 +457,11 @@ main(int argc, char **argv)
 		rg_fatal("cannot start threads");
 	pthread_detach(reload_tid);
 
-	rg_log_info("relayguard %s ready on %s (configuration %s)", RG_VERSION,
-	    spec, rg_conf_path(conf));
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) != 1)
 			rg_log_warn_errno("cannot tell the parent we are ready");
 		close(ready_fd);
-		if (conf->core.log_target != RG_LT_STDERR)
+		if (!log_stderr)
 			main_detach_stdio();
 	}
 
@@ -473,8 +480,8 @@ main(int argc, char **argv)
 	rg_log_info("stopping on signal %d", sig);
 	smfi_stop();
 	pthread_join(milter_tid, NULL);
-	if (*pidfile)
-		(void)unlink(pidfile);
+	if (*pidpath)
+		(void)unlink(pidpath);
 	rg_log_info("stopped");
 	return atomic_load(&main_milter_failed) ? 1 : 0;
 }

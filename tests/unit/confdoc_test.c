@@ -92,6 +92,35 @@ test_documented_exist(void)
 	}
 }
 
+/* the shipped contrib/relayguard.conf lists every default, commented */
+static void
+test_contrib_conf(void)
+{
+	char line[1024], want[512];
+	FILE *fp = fopen("contrib/relayguard.conf", "r");
+	size_t found = 0;
+
+	RGT_CASE("contrib/relayguard.conf");
+	RGT_CHECK(fp != NULL, "cannot open contrib/relayguard.conf");
+	if (fp == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		RGT_CHECK(line[0] == '#' || line[0] == '\n',
+		    "uncommented line: %s", line);
+		for (size_t i = 0; i < rg_conf_param_count(); i++) {
+			const struct rg_param *p = rg_conf_param_at(i, NULL);
+
+			snprintf(want, sizeof(want), "#%s = %s\n", p->name, p->def);
+			if (strcmp(line, want) == 0)
+				found++;
+		}
+	}
+	fclose(fp);
+	RGT_CHECK(found == rg_conf_param_count(),
+	    "contrib/relayguard.conf has %zu of %zu defaults: run `make conf`",
+	    found, rg_conf_param_count());
+}
+
 static void
 cleanup(void)
 {
@@ -101,4 +130,5 @@ cleanup(void)
 	}
 }
 
-RGT_MAIN(read_manpage, test_tables_documented, test_documented_exist, cleanup)
+RGT_MAIN(read_manpage, test_tables_documented, test_documented_exist,
+    test_contrib_conf, cleanup)
