@@ -1,0 +1,817 @@
+# shellcheck shell=bash
+# lib.sh - integration test harness for relayguard.
+#
+# Sourced by every tests/integration/t_*.sh. rg_harness_start brings up, all
+# on 127.0.0.1 and all under one temporary directory $T:
+#
+#   smtp-sink     next hop; one file per delivered message in $T/sink/
+#   redis-server  no persistence
+#   unbound       answers only the test zones (local-zone "." static)
+#   relayguard    only when RG_BIN is set and RG_NO_MILTER != 1
+#   postfix       private instance: smtpd on $RG_SMTP_PORT, relays all mail
+#                 to the sink, the milter decides
+#
+# Settings a test may make BEFORE rg_harness_start:
+#   RG_BIN                path of the relayguard daemon (unset: no milter)
+#   RG_NO_MILTER=1        never start the milter, even with RG_BIN set
+#   RG_CONF               relayguard.conf body (appended after RG_CONF_BASE)
+#   RG_CONF_BASE          first lines of relayguard.conf; default sets socket,
+#                         log_target, dns_servers and redis_server
+#   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody")
+#   RG_POSTFIX_MILTER     smtpd_milters/non_smtpd_milters (set automatically
+#                         when the milter is started; empty means none)
+#   RG_POSTFIX_EXTRA      extra main.cf lines "name = value", one per line;
+#                         applied with postconf -e, so they override defaults
+#   RG_POSTFIX_MASTER_EXTRA  raw lines appended to master.cf
+#   RG_KEEP=1             keep $T after the test even when it passed
+#   rg_dns_add RR         add an unbound local-data record
+#   rg_dns_add_zone_cfg L add a raw unbound server: line
+# Ports and $T are unknown until start, so RG_CONF, RG_CONF_BASE,
+# RG_POSTFIX_EXTRA and RG_POSTFIX_MASTER_EXTRA may refer to $T, $SINK_PORT,
+# $REDIS_PORT, $DNS_PORT, $RG_MILTER_PORT and $RG_SMTP_PORT literally (single
+# quotes); the harness substitutes them when it writes the files.
+#
+# Patterns in rg_assert_*, rg_sink_grep, rg_log_grep and rg_wait_log are
+# extended regular expressions; pass -F first for a fixed string, e.g.
+#   rg_assert_contains -F "$T/last.out" '<** 550 5.7.1'
+
+RG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RG_TOP_DIR=$(cd "$RG_LIB_DIR/../.." && pwd)
+export RG_LIB_DIR RG_TOP_DIR
+
+# Postfix, unbound and friends live in sbin directories.
+case ":$PATH:" in
+*:/usr/sbin:*) ;;
+*) PATH=$PATH:/usr/sbin:/sbin ;;
+esac
+
+RG__DNS_DATA=""     # collected rg_dns_add records
+RG__DNS_CFG=""      # collected rg_dns_add_zone_cfg lines
+RG__PIDS=""         # every background pid we started
+RG__PORTS=""        # ports handed out by this harness
+RG__STOPPED=0
+RG__STARTED=0
+RG__FAILED=0
+
+# ---------------------------------------------------------------- messages
+
+rg_log() { printf '%s\n' "rg: $*" >&2; }
+
+# rg_tail FILE [N] - print the last N lines of FILE with a heading.
+rg_tail() {
+	[ -f "$1" ] || return 0
+	printf '%s\n' "---- tail of $1" >&2
+	tail -n "${2:-25}" "$1" >&2
+}
+
+# rg_fail MSG - report a failure with the logs that explain it, exit 1.
+rg_fail() {
+	set +e
+	RG__FAILED=1
+	printf '%s\n' "FAIL: $*" >&2
+	if [ -n "${T:-}" ]; then
+		[ -f "$T/last.out" ] && rg_tail "$T/last.out" 30
+		rg_tail "$T/postfix.log" 25
+		rg_tail "$T/relayguard.log" 25
+	fi
+	exit 1
+}
+
+# rg_skip MSG - skip the test (exit 77).
+rg_skip() {
+	printf '%s\n' "SKIP: $*" >&2
+	exit 77
+}
+
+# ---------------------------------------------------------------- DNS data
+
+# rg_dns_add 'name. 300 IN TXT "v=spf1 -all"' - one record for unbound.
+rg_dns_add() {
+	RG__DNS_DATA+="$*"$'\n'
+}
+
+# rg_dns_add_zone_cfg 'local-zone: "bad.test." deny' - a raw server: line.
+rg_dns_add_zone_cfg() {
+	RG__DNS_CFG+="$*"$'\n'
+}
+
+# ---------------------------------------------------------------- processes
+
+# rg__alive PID - true while PID runs (a zombie counts as dead: kill -0 would
+# succeed on an unreaped child that already exited).
+rg__alive() {
+	local st
+	[ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 1
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# rg__kill_wait PID [SECONDS] - SIGTERM, wait, then SIGKILL.
+rg__kill_wait() {
+	local pid=$1 limit=$((${2:-10} * 10)) i=0
+	# "|| true" everywhere: tests may run under set -e, and wait fails for
+	# a pid that is not our child (the Postfix master) or was killed.
+	rg__alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -TERM "$pid" 2>/dev/null || true
+	while rg__alive "$pid" && [ $i -lt $limit ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if rg__alive "$pid"; then
+		rg_log "pid $pid ignored SIGTERM for ${2:-10}s, sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		sleep 0.1
+	fi
+	wait "$pid" 2>/dev/null || true
+	return 0
+}
+
+# rg__bg LOGFILE CMD... - start CMD in the background, pid in RG__LASTPID.
+rg__bg() {
+	local log=$1
+	shift
+	"$@" </dev/null >>"$log" 2>&1 &
+	RG__LASTPID=$!
+	RG__PIDS+=" $RG__LASTPID"
+}
+
+# ---------------------------------------------------------------- ports
+
+# rg__port_used PORT - true if any TCP or UDP socket uses PORT locally.
+rg__port_used() {
+	[ -n "$(ss -Htuan "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# rg__pick_port - set RG__PORT to a free port this harness has not handed
+# out (not printed: RG__PORTS must survive, a $(...) subshell would lose it).
+# Ports come from below the kernel's ephemeral range (32768+) so outgoing
+# connections do not take them; a race with another process is still
+# possible, which is why every start function retries with a new port.
+rg__pick_port() {
+	local p n=0
+	while [ $n -lt 200 ]; do
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % 22000))
+		n=$((n + 1))
+		case " $RG__PORTS " in *" $p "*) continue ;; esac
+		rg__port_used "$p" && continue
+		RG__PORTS+=" $p"
+		RG__PORT=$p
+		return 0
+	done
+	return 1
+}
+
+# rg__listening PORT [PID] [tcp|udp] - true when PORT listens, and when PID
+# is given, when PID owns the socket (so a stranger on the port does not
+# count as our server being up).
+rg__listening() {
+	local port=$1 pid=${2:-} flag=-Hltn out
+	[ "${3:-tcp}" = udp ] && flag=-Hlun
+	if [ -n "$pid" ] && [ "$(id -u)" = 0 ]; then
+		out=$(ss $flag -p "( sport = :$port )" 2>/dev/null)
+		case "$out" in *"pid=$pid,"*) return 0 ;; esac
+		return 1
+	fi
+	out=$(ss $flag "( sport = :$port )" 2>/dev/null)
+	[ -n "$out" ]
+}
+
+# rg__wait_listen PORT PID SECONDS [tcp|udp] - wait for PID to listen on
+# PORT; fail early when PID dies.
+rg__wait_listen() {
+	local port=$1 pid=$2 limit=$(($3 * 20)) i=0
+	while [ $i -lt $limit ]; do
+		rg__listening "$port" "$pid" "${4:-tcp}" && return 0
+		rg__alive "$pid" || return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# rg__subst TEXT - replace $T and the port variables in TEXT.
+rg__subst() {
+	# The names are for envsubst, not for the shell:
+	# shellcheck disable=SC2016
+	printf '%s' "$1" | env T="$T" SINK_PORT="${SINK_PORT:-}" \
+		REDIS_PORT="${REDIS_PORT:-}" DNS_PORT="${DNS_PORT:-}" \
+		RG_MILTER_PORT="${RG_MILTER_PORT:-}" RG_SMTP_PORT="${RG_SMTP_PORT:-}" \
+		envsubst '$T $SINK_PORT $REDIS_PORT $DNS_PORT $RG_MILTER_PORT $RG_SMTP_PORT'
+}
+
+# ---------------------------------------------------------------- smtp-sink
+
+rg__start_sink() {
+	mkdir -p "$T/sink"
+	chown postfix "$T/sink"
+	for _ in 1 2 3; do
+		rg__pick_port || rg_fail "no free port for smtp-sink"
+		SINK_PORT=$RG__PORT
+		# -u: required as root; -d: one dump file per mail transaction,
+		# named by strftime plus a random suffix; -h: a greeting name that
+		# differs from myhostname, or Postfix sees a mail loop.
+		rg__bg "$T/sink.log" smtp-sink -u postfix -h sink.relayguard.test \
+			-d "$T/sink/%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 64
+		SINK_PID=$RG__LASTPID
+		rg__wait_listen "$SINK_PORT" "$SINK_PID" 5 && { export SINK_PORT SINK_PID; return 0; }
+		rg__kill_wait "$SINK_PID" 2
+	done
+	rg_tail "$T/sink.log"
+	rg_fail "smtp-sink did not start"
+}
+
+# rg_sink_files - list the message files in the sink, oldest first.
+rg_sink_files() {
+	find "$T/sink" -type f 2>/dev/null | sort
+}
+
+# rg_sink_count - number of messages the sink received.
+rg_sink_count() {
+	rg_sink_files | wc -l | tr -d ' '
+}
+
+# rg__queue_active - true while Postfix has a message in the active queue
+# (postqueue marks those with "*" after the queue id).
+rg__queue_active() {
+	postqueue -c "$T/postfix" -p 2>/dev/null | grep -Eq '^[0-9A-Za-z]+\*'
+}
+
+# rg_wait_sink N [TIMEOUT] - wait until exactly N messages are in the sink
+# and no delivery is in progress (smtp-sink creates its file when the
+# transaction starts, so a file alone may still be incomplete).
+rg_wait_sink() {
+	local want=$1 limit=$((${2:-20} * 10)) i=0 n
+	while :; do
+		n=$(rg_sink_count)
+		[ "$n" -gt "$want" ] && rg_fail "sink has $n messages, expected $want"
+		if [ "$n" -eq "$want" ] && ! rg__queue_active; then
+			return 0
+		fi
+		[ $i -ge $limit ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	postqueue -c "$T/postfix" -p >&2 2>/dev/null || true
+	rg_fail "sink has $n messages after ${2:-20}s, expected $want"
+}
+
+# rg_sink_grep [-F] PATTERN - print matching lines of all sink messages;
+# status 0 when something matched.
+rg_sink_grep() {
+	local f=-E files
+	[ "${1:-}" = -F ] && { f=-F; shift; }
+	files=$(rg_sink_files)
+	[ -n "$files" ] || return 1
+	# shellcheck disable=SC2086
+	grep -h $f -- "$1" $files
+}
+
+# ---------------------------------------------------------------- redis
+
+rg__start_redis() {
+	mkdir -p "$T/redis"
+	for _ in 1 2 3; do
+		rg__pick_port || rg_fail "no free port for redis"
+		REDIS_PORT=$RG__PORT
+		rg__bg "$T/redis.log" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
+			--save '' --appendonly no --daemonize no --dir "$T/redis" \
+			--pidfile "$T/redis.pid" --logfile "$T/redis.log" --databases 16
+		REDIS_PID=$RG__LASTPID
+		rg__wait_listen "$REDIS_PORT" "$REDIS_PID" 5 && { export REDIS_PORT REDIS_PID; return 0; }
+		rg__kill_wait "$REDIS_PID" 2
+	done
+	rg_tail "$T/redis.log"
+	rg_fail "redis-server did not start"
+}
+
+# rg_redis ARGS... - redis-cli against the test redis.
+rg_redis() {
+	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+# ---------------------------------------------------------------- unbound
+
+rg__write_unbound_conf() {
+	local line
+	{
+		cat <<EOF
+server:
+	interface: 127.0.0.1
+	port: $DNS_PORT
+	# without this a second unbound silently shares the port
+	so-reuseport: no
+	do-daemonize: no
+	username: ""
+	chroot: ""
+	directory: "$T"
+	pidfile: "$T/unbound.pid"
+	logfile: "$T/unbound.log"
+	use-syslog: no
+	verbosity: 1
+	num-threads: 1
+	do-ip6: no
+	access-control: 127.0.0.0/8 allow
+	# answer from local data only, never recurse; no trust anchors needed
+	module-config: "iterator"
+	local-zone: "." static
+EOF
+		printf '%s' "$RG__DNS_CFG" | while IFS= read -r line; do
+			if [ -n "$line" ]; then printf '\t%s\n' "$line"; fi
+		done
+		printf '%s' "$RG__DNS_DATA" | while IFS= read -r line; do
+			if [ -n "$line" ]; then printf "\\tlocal-data: '%s'\\n" "$line"; fi
+		done
+		printf 'remote-control:\n\tcontrol-enable: no\n'
+	} >"$T/unbound.conf"
+}
+
+rg__start_unbound() {
+	for _ in 1 2 3; do
+		rg__pick_port || rg_fail "no free port for unbound"
+		DNS_PORT=$RG__PORT
+		rg__write_unbound_conf
+		if ! unbound-checkconf "$T/unbound.conf" >"$T/unbound-check.out" 2>&1; then
+			cat "$T/unbound-check.out" >&2
+			rg_fail "unbound.conf rejected (see $T/unbound.conf)"
+		fi
+		rg__bg "$T/unbound.out" unbound -d -c "$T/unbound.conf"
+		DNS_PID=$RG__LASTPID
+		# unbound binds UDP first, then TCP: wait for the latter.
+		rg__wait_listen "$DNS_PORT" "$DNS_PID" 5 tcp && { export DNS_PORT DNS_PID; return 0; }
+		rg__kill_wait "$DNS_PID" 2
+	done
+	rg_tail "$T/unbound.log"
+	rg_tail "$T/unbound.out"
+	rg_fail "unbound did not start"
+}
+
+# rg_dig ARGS... - dig against the test unbound (needs bind9-dnsutils).
+rg_dig() {
+	dig -p "$DNS_PORT" @127.0.0.1 +time=2 +tries=1 "$@"
+}
+
+# ---------------------------------------------------------------- relayguard
+
+rg__write_milter_conf() {
+	local base
+	# expanded by rg__subst, not by the shell:
+	# shellcheck disable=SC2016
+	base=${RG_CONF_BASE-'socket = inet:$RG_MILTER_PORT@127.0.0.1
+log_target = stderr
+dns_servers = 127.0.0.1@$DNS_PORT
+redis_server = 127.0.0.1:$REDIS_PORT'}
+	{
+		rg__subst "$base"
+		printf '\n'
+		rg__subst "${RG_CONF:-}"
+		printf '\n'
+	} >"$T/relayguard.conf"
+	chmod 644 "$T/relayguard.conf"
+}
+
+# rg__milter_try - start relayguard once; status 0 when it listens.
+rg__milter_try() {
+	[ -n "${RG_BIN:-}" ] || rg_fail "RG_BIN is not set"
+	[ -x "$RG_BIN" ] || rg_fail "RG_BIN=$RG_BIN is not executable"
+	if rg__alive "${RG_MILTER_PID:-}"; then
+		rg_fail "relayguard already runs as pid $RG_MILTER_PID"
+	fi
+	RG__MILTER_PORT_TAKEN=0
+	# shellcheck disable=SC2086
+	rg__bg "$T/relayguard.log" "$RG_BIN" -f -c "$T/relayguard.conf" ${RG_MILTER_ARGS--u nobody}
+	RG_MILTER_PID=$RG__LASTPID
+	export RG_MILTER_PID
+	rg__wait_listen "$RG_MILTER_PORT" "$RG_MILTER_PID" 10 && return 0
+	if rg__port_used "$RG_MILTER_PORT"; then RG__MILTER_PORT_TAKEN=1; fi
+	rg__kill_wait "$RG_MILTER_PID" 10
+	return 1
+}
+
+# rg_milter_start - (re)start relayguard with the same $T/relayguard.conf
+# and port, and wait until it accepts connections (10 s).
+rg_milter_start() {
+	rg__milter_try && return 0
+	rg_tail "$T/relayguard.log" 40
+	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within 10s"
+}
+
+# rg_milter_stop - SIGTERM, up to 10 s (libmilter polls its listener and
+# may take 5 s), then SIGKILL.
+rg_milter_stop() {
+	[ -n "${RG_MILTER_PID:-}" ] || return 0
+	rg__kill_wait "$RG_MILTER_PID" 10
+}
+
+# rg_milter_kill - SIGKILL, no clean-up in the daemon.
+rg_milter_kill() {
+	[ -n "${RG_MILTER_PID:-}" ] || return 0
+	kill -KILL "$RG_MILTER_PID" 2>/dev/null || true
+	wait "$RG_MILTER_PID" 2>/dev/null || true
+	return 0
+}
+
+# rg_milter_reload - SIGHUP.
+rg_milter_reload() {
+	rg__alive "${RG_MILTER_PID:-}" || rg_fail "relayguard is not running"
+	kill -HUP "$RG_MILTER_PID"
+}
+
+# rg_milter_pid - print the daemon's pid (empty when it is not running).
+rg_milter_pid() {
+	rg__alive "${RG_MILTER_PID:-}" && echo "$RG_MILTER_PID"
+	return 0
+}
+
+rg__start_milter() {
+	for _ in 1 2 3; do
+		rg__pick_port || rg_fail "no free port for relayguard"
+		RG_MILTER_PORT=$RG__PORT
+		export RG_MILTER_PORT
+		rg__write_milter_conf
+		if rg__milter_try; then
+			RG_POSTFIX_MILTER=inet:127.0.0.1:$RG_MILTER_PORT
+			export RG_POSTFIX_MILTER
+			return 0
+		fi
+		# Retry only when someone else grabbed the port; any other
+		# failure is the daemon's and must show.
+		[ "$RG__MILTER_PORT_TAKEN" = 1 ] || break
+	done
+	rg_tail "$T/relayguard.log" 40
+	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within 10s"
+}
+
+# rg_log_grep [-F] PATTERN - grep relayguard.log.
+rg_log_grep() {
+	local f=-E
+	[ "${1:-}" = -F ] && { f=-F; shift; }
+	grep $f -- "$1" "$T/relayguard.log"
+}
+
+# rg_wait_log [-F] PATTERN [TIMEOUT] - wait until relayguard.log matches.
+rg_wait_log() {
+	local f=-E limit i=0
+	[ "${1:-}" = -F ] && { f=-F; shift; }
+	limit=$((${2:-10} * 10))
+	while [ $i -le $limit ]; do
+		grep -q $f -- "$1" "$T/relayguard.log" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rg_fail "relayguard.log did not match '$1' within ${2:-10}s"
+}
+
+# ---------------------------------------------------------------- postfix
+
+rg__write_postfix_conf() {
+	local pf=$T/postfix line
+	mkdir -p "$pf" "$T/queue" "$T/data"
+	# master must lock files in data_directory as user postfix
+	chown postfix "$T/data"
+	cat >"$pf/main.cf" <<EOF
+# generated by tests/integration/lib.sh
+compatibility_level = 3.6
+queue_directory = $T/queue
+data_directory = $T/data
+# no syslog socket here: log through postlogd into a file
+maillog_file = $T/postfix.log
+maillog_file_prefixes = /var, /dev/stdout, $T
+myhostname = mx.relayguard.test
+mydomain = relayguard.test
+myorigin = relayguard.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+# relay everything to the sink; only the milter decides
+relayhost = [127.0.0.1]:$SINK_PORT
+relay_domains = static:ALL
+smtpd_relay_restrictions = reject_unauth_destination
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+# keep Postfix itself off the host's DNS
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+# fast tests
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+smtp_connect_timeout = 5s
+smtpd_error_sleep_time = 0
+in_flow_delay = 0
+delay_warning_time = 0
+# TLS for swaks -tls
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $T/tls/cert.pem
+smtpd_tls_key_file = $T/tls/key.pem
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
+smtp_tls_security_level = none
+# milter
+milter_protocol = 6
+milter_default_action = tempfail
+smtpd_milters = ${RG_POSTFIX_MILTER:-}
+non_smtpd_milters = ${RG_POSTFIX_MILTER:-}
+milter_connect_timeout = 10s
+milter_command_timeout = 10s
+milter_content_timeout = 30s
+milter_connect_macros = j {daemon_name} {daemon_addr} {client_addr} {client_name} {client_port} v _
+milter_helo_macros = {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}
+milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}
+milter_rcpt_macros = i {rcpt_addr} {rcpt_host} {rcpt_mailer}
+milter_end_of_data_macros = i
+EOF
+	# chroot = n everywhere: the queue is under $T and there is no jail.
+	cat >"$pf/master.cf" <<EOF
+# generated by tests/integration/lib.sh
+127.0.0.1:$RG_SMTP_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+	if [ -n "${RG_POSTFIX_MASTER_EXTRA:-}" ]; then
+		rg__subst "$RG_POSTFIX_MASTER_EXTRA" >>"$pf/master.cf"
+		printf '\n' >>"$pf/master.cf"
+	fi
+	# postconf -e replaces a setting in place instead of adding a duplicate
+	if [ -n "${RG_POSTFIX_EXTRA:-}" ]; then
+		# not a pipeline: rg_fail must exit this shell, not a subshell
+		while IFS= read -r line; do
+			case "$line" in '' | '#'*) continue ;; esac
+			postconf -c "$pf" -e "$line" ||
+				rg_fail "postconf -e '$line' failed"
+		done <<<"$(rg__subst "$RG_POSTFIX_EXTRA")"
+	fi
+}
+
+rg__make_cert() {
+	mkdir -p "$T/tls"
+	# EC key: generated in milliseconds, and Postfix and swaks take it.
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 2 -subj "/CN=mx.relayguard.test" \
+		-keyout "$T/tls/key.pem" -out "$T/tls/cert.pem" \
+		>"$T/tls/openssl.out" 2>&1 || {
+		cat "$T/tls/openssl.out" >&2
+		rg_fail "cannot create the TLS certificate"
+	}
+	chmod 600 "$T/tls/key.pem"
+}
+
+# rg__postfix_master_pid - the running master's pid, or nothing.
+rg__postfix_master_pid() {
+	local pid
+	pid=$(cat "$T/queue/pid/master.pid" 2>/dev/null) || true
+	pid=${pid//[!0-9]/}
+	if rg__alive "$pid"; then echo "$pid"; fi
+	return 0
+}
+
+# rg__postfix_pids - every process of this Postfix instance: master passes
+# MAIL_CONFIG to its children through import_environment.
+rg__postfix_pids() {
+	local d
+	[ -n "${T:-}" ] || return 0
+	for d in /proc/[0-9]*; do
+		if tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -qxF "MAIL_CONFIG=$T/postfix"; then
+			echo "${d#/proc/}"
+		fi
+	done
+}
+
+rg__start_postfix() {
+	local pid i
+	rg__make_cert
+	for _ in 1 2 3; do
+		rg__pick_port || rg_fail "no free port for smtpd"
+		RG_SMTP_PORT=$RG__PORT
+		export RG_SMTP_PORT
+		rg__write_postfix_conf
+		# check creates the queue directories; its complaints go to the
+		# log file, not to a non-tty stderr, so show both on failure.
+		if ! postfix -c "$T/postfix" check >"$T/postfix-check.out" 2>&1; then
+			cat "$T/postfix-check.out" >&2
+			rg_fail "postfix check failed"
+		fi
+		# start would repeat the same slow checks (~2 s); quick-start,
+		# a file postfix-script honours once, skips them.
+		touch "$T/queue/quick-start"
+		if ! postfix -c "$T/postfix" start >"$T/postfix-start.out" 2>&1; then
+			# master exits when another process took the smtpd port
+			if grep -q "bind 127.0.0.1 port $RG_SMTP_PORT: Address already in use" \
+				"$T/postfix.log" 2>/dev/null; then
+				rg__stop_postfix
+				continue
+			fi
+			cat "$T/postfix-start.out" >&2
+			rg_fail "postfix start failed"
+		fi
+		i=0
+		pid=""
+		while [ $i -lt 100 ]; do
+			pid=$(rg__postfix_master_pid)
+			[ -n "$pid" ] && rg__listening "$RG_SMTP_PORT" "$pid" && {
+				POSTFIX_PID=$pid
+				export POSTFIX_PID
+				return 0
+			}
+			[ $i -gt 20 ] && [ -z "$pid" ] && break
+			sleep 0.05
+			i=$((i + 1))
+		done
+		rg__stop_postfix
+	done
+	rg_fail "postfix did not listen on 127.0.0.1:$RG_SMTP_PORT"
+}
+
+rg__stop_postfix() {
+	local pid p
+	[ -d "$T/postfix" ] || return 0
+	pid=$(rg__postfix_master_pid)
+	if [ -n "$pid" ]; then
+		postfix -c "$T/postfix" stop >>"$T/postfix-start.out" 2>&1 || true
+		rg__kill_wait "$pid" 10
+	fi
+	# children that outlive the master (e.g. a busy smtpd)
+	for p in $(rg__postfix_pids); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	return 0
+}
+
+# rg_postfix ARGS... - run a postfix command (postqueue, postsuper, ...)
+# on the test instance, e.g. rg_postfix postqueue -p
+rg_postfix() {
+	local cmd=$1
+	shift
+	"$cmd" -c "$T/postfix" "$@"
+}
+
+# rg_wait_queue_empty [TIMEOUT] - wait until the Postfix queue is empty.
+rg_wait_queue_empty() {
+	local limit=$((${1:-20} * 10)) i=0
+	while [ $i -le $limit ]; do
+		postqueue -c "$T/postfix" -p 2>/dev/null | grep -q '^Mail queue is empty' && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	postqueue -c "$T/postfix" -p >&2 2>/dev/null || true
+	rg_fail "Postfix queue not empty after ${1:-20}s"
+}
+
+# ---------------------------------------------------------------- sending
+
+RG__SENDS=0
+
+# rg_send SWAKS-ARGS... - one SMTP session with swaks against smtpd.
+# Output goes to $T/last.out (and $T/send.N.out); returns swaks' status.
+# Adds --to when none is given and never reads stdin (swaks would prompt).
+rg_send() {
+	local a has_to=0 rc
+	for a in "$@"; do
+		case "$a" in -t | --to | --to=*) has_to=1 ;; esac
+	done
+	local extra=()
+	[ $has_to = 1 ] || extra+=(--to rcpt@example.net)
+	RG__SENDS=$((RG__SENDS + 1))
+	rc=0
+	swaks --server "127.0.0.1:$RG_SMTP_PORT" --timeout 60 "${extra[@]}" "$@" \
+		</dev/null >"$T/last.out" 2>&1 || rc=$?
+	cp "$T/last.out" "$T/send.$RG__SENDS.out"
+	return $rc
+}
+
+# ---------------------------------------------------------------- asserts
+
+# rg_assert_contains [-F] FILE PATTERN
+rg_assert_contains() {
+	local f=-E
+	[ "${1:-}" = -F ] && { f=-F; shift; }
+	[ -f "$1" ] || rg_fail "no file $1"
+	grep -q $f -- "$2" "$1" || {
+		rg_tail "$1" 40
+		rg_fail "$1 does not contain '$2'"
+	}
+}
+
+# rg_assert_not_contains [-F] FILE PATTERN
+rg_assert_not_contains() {
+	local f=-E
+	[ "${1:-}" = -F ] && { f=-F; shift; }
+	[ -f "$1" ] || rg_fail "no file $1"
+	if grep $f -- "$2" "$1" >&2; then
+		rg_fail "$1 contains '$2'"
+	fi
+}
+
+# ---------------------------------------------------------------- start/stop
+
+rg__on_exit() {
+	local rc=$?
+	set +e
+	[ $rc -ne 0 ] && [ $rc -ne 77 ] && RG__FAILED=1
+	rg_harness_stop
+	exit $rc
+}
+
+rg__on_signal() {
+	set +e
+	RG__FAILED=1
+	rg_log "interrupted by SIG$1"
+	trap - EXIT
+	rg_harness_stop
+	exit $((128 + $2))
+}
+
+# rg_harness_start - start every service; see the top of this file.
+rg_harness_start() {
+	if [ "$RG__STARTED" = 1 ] && [ "$RG__STOPPED" = 0 ]; then
+		rg_fail "rg_harness_start called twice without rg_harness_stop"
+	fi
+	[ "$(id -u)" = 0 ] || rg_skip "the harness needs root (postfix start)"
+	umask 022
+	T=$(mktemp -d /tmp/rgtest.XXXXXX) || rg_fail "mktemp failed"
+	# postfix-owned processes (smtp-sink -u postfix, postlogd, tlsmgr)
+	# must reach files below $T
+	chmod 755 "$T"
+	export T
+	RG__STARTED=1
+	RG__STOPPED=0
+	RG__PIDS=""
+	RG_MILTER_PID=""
+	trap rg__on_exit EXIT
+	trap 'rg__on_signal INT 2' INT
+	trap 'rg__on_signal TERM 15' TERM
+
+	case "$RG__DNS_DATA" in
+	*"mx.relayguard.test. 300 IN A 127.0.0.1"*) ;;
+	*) rg_dns_add 'mx.relayguard.test. 300 IN A 127.0.0.1' ;;
+	esac
+
+	rg__start_sink
+	rg__start_redis
+	rg__start_unbound
+	if [ -n "${RG_BIN:-}" ] && [ "${RG_NO_MILTER:-0}" != 1 ]; then
+		rg__start_milter
+	fi
+	rg__start_postfix
+	{
+		echo "T=$T"
+		echo "RG_SMTP_PORT=$RG_SMTP_PORT SINK_PORT=$SINK_PORT REDIS_PORT=$REDIS_PORT"
+		echo "DNS_PORT=$DNS_PORT RG_MILTER_PORT=${RG_MILTER_PORT:-}"
+		echo "RG_POSTFIX_MILTER=${RG_POSTFIX_MILTER:-}"
+	} >"$T/harness.env"
+}
+
+# rg_harness_stop - stop everything rg_harness_start started and remove $T
+# (kept when the test failed or RG_KEEP=1). Safe to call more than once.
+rg_harness_stop() {
+	# clean-up must run to the end even when the test uses set -e
+	local - pid left=""
+	set +e
+	[ "$RG__STARTED" = 1 ] && [ "$RG__STOPPED" = 0 ] || return 0
+	RG__STOPPED=1
+	# Postfix first, so it stops talking to the milter and the sink.
+	rg__stop_postfix
+	[ -n "${RG_MILTER_PID:-}" ] && rg__kill_wait "$RG_MILTER_PID" 10
+	for pid in $RG__PIDS; do
+		rg__kill_wait "$pid" 5
+	done
+	# Anything still naming $T on its command line, or of our Postfix.
+	for pid in $(pgrep -f "$T" 2>/dev/null) $(rg__postfix_pids); do
+		[ "$pid" = $$ ] || [ "$pid" = "${BASHPID:-}" ] && continue
+		left+=" $pid"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	[ -n "$left" ] && rg_log "killed leftover processes:$left"
+	if [ "$RG__FAILED" = 1 ] || [ "${RG_KEEP:-0}" = 1 ]; then
+		rg_log "test directory kept: $T"
+	else
+		rm -rf "$T"
+	fi
+	trap - EXIT INT TERM
+	return 0
+}
