@@ -80,6 +80,19 @@ main_usage(void)
 	exit(2);
 }
 
+/* main_log_lines - log each line of a buffer (empty buffers have no data) */
+static void
+main_log_lines(int level, struct rg_buf *b)
+{
+	char *save = NULL;
+
+	if (b->len == 0)
+		return;
+	for (char *l = strtok_r(b->data, "\n", &save); l != NULL;
+	    l = strtok_r(NULL, "\n", &save))
+		rg_log_write(level, "%s", l);
+}
+
 /* main_load - read the configuration; errors go to stderr or the log */
 static struct rg_conf *
 main_load(int to_stderr)
@@ -96,15 +109,8 @@ main_load(int to_stderr)
 		fputs(rg_buf_cstr(&warn), stderr);
 		fputs(rg_buf_cstr(&err), stderr);
 	} else {
-		char *save = NULL;
-
-		for (char *l = strtok_r(warn.data, "\n", &save); l;
-		    l = strtok_r(NULL, "\n", &save))
-			rg_log_warn("%s", l);
-		save = NULL;
-		for (char *l = strtok_r(err.data, "\n", &save); l;
-		    l = strtok_r(NULL, "\n", &save))
-			rg_log_error("%s", l);
+		main_log_lines(RG_LOG_WARN, &warn);
+		main_log_lines(RG_LOG_ERR, &err);
 	}
 	rg_buf_release(&err);
 	rg_buf_release(&warn);

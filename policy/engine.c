@@ -73,7 +73,7 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 		/* RFC 5321 4.5.3.1.8: 452 for too many recipients */
 		rg_verdict_set(v, RG_ACT_TEMPFAIL, "limit", "452", "4.5.3",
 		    "Too many recipients");
-		c->msg->nrcpts_refused++;
+		c->msg->nrcpts_over++;
 		return;
 	}
 	if (v->action == RG_ACT_REJECT || v->action == RG_ACT_TEMPFAIL) {

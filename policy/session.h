@@ -52,6 +52,7 @@ struct rg_msg {
 	struct rg_rcpt *rcpts;
 	size_t nrcpts, rcpts_cap;
 	size_t nrcpts_refused;
+	size_t nrcpts_over;	/* refused beyond max_recipients, not kept */
 
 	struct rg_header *headers;
 	size_t nheaders, headers_cap;

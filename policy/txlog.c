@@ -81,8 +81,10 @@ txlog_rcpts(struct txlog *t, const char *key, const struct rg_msg *m,
 static void
 txlog_client(struct txlog *t, const struct rg_conn *c)
 {
-	txlog_add(t, "client", "%s[%s]:%u", c->client_name[0] ? c->client_name :
-	    "unknown", c->client_addr[0] ? c->client_addr : "unknown", c->client_port);
+	/* MTAs pass "[addr]" as the name of a client without one */
+	txlog_add(t, "client", "%s[%s]:%u", c->client_name[0] &&
+	    c->client_name[0] != '[' ? c->client_name : "unknown",
+	    c->client_addr[0] ? c->client_addr : "unknown", c->client_port);
 	if (c->helo[0])
 		txlog_add(t, "helo", "%s", c->helo);
 	if (c->auth_user[0])
@@ -206,6 +208,8 @@ rg_txlog_message(struct rg_conn *c, const char *verdict)
 	txlog_add(&t, "from", "<%s>", m->sender);
 	txlog_rcpts(&t, "to", m, 0);
 	txlog_rcpts(&t, "refused", m, 1);
+	if (m->nrcpts_over)
+		txlog_add(&t, "over_limit", "%zu", m->nrcpts_over);
 	txlog_add(&t, "size", "%zu", m->header_bytes + m->body_bytes);
 	for (size_t i = 0; i < m->nnotes; i++)
 		txlog_add(&t, m->notes[i].key, "%s", m->notes[i].value);

@@ -7,16 +7,16 @@
 #   smtp-sink     next hop; one file per delivered message in $T/sink/
 #   redis-server  no persistence
 #   unbound       answers only the test zones (local-zone "." static)
-#   relayguard    only when RG_BIN is set and RG_NO_MILTER != 1
+#   relayguard    unless RG_NO_MILTER=1 (a missing daemon fails the test)
 #   postfix       private instance: smtpd on $RG_SMTP_PORT, relays all mail
 #                 to the sink, the milter decides
 #
 # Settings a test may make BEFORE rg_harness_start:
-#   RG_BIN                path of the relayguard daemon (unset: no milter)
+#   RG_BIN                path of the relayguard daemon (default: build/relayguard)
 #   RG_NO_MILTER=1        never start the milter, even with RG_BIN set
 #   RG_CONF               relayguard.conf body (appended after RG_CONF_BASE)
 #   RG_CONF_BASE          first lines of relayguard.conf; default sets socket,
-#                         log_target, dns_servers and redis_server
+#                         log_target and log_level
 #   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody")
 #   RG_POSTFIX_MILTER     smtpd_milters/non_smtpd_milters (set automatically
 #                         when the milter is started; empty means none)
@@ -356,10 +356,10 @@ rg__write_milter_conf() {
 	local base
 	# expanded by rg__subst, not by the shell:
 	# shellcheck disable=SC2016
+	# only parameters the daemon knows: an unknown name is a config error
 	base=${RG_CONF_BASE-'socket = inet:$RG_MILTER_PORT@127.0.0.1
 log_target = stderr
-dns_servers = 127.0.0.1@$DNS_PORT
-redis_server = 127.0.0.1:$REDIS_PORT'}
+log_level = info'}
 	{
 		rg__subst "$base"
 		printf '\n'
@@ -774,7 +774,11 @@ rg_harness_start() {
 	rg__start_sink
 	rg__start_redis
 	rg__start_unbound
-	if [ -n "${RG_BIN:-}" ] && [ "${RG_NO_MILTER:-0}" != 1 ]; then
+	# a test runs with the milter unless it says otherwise: a missing
+	# daemon must fail the test, not let it pass without relayguard
+	if [ "${RG_NO_MILTER:-0}" != 1 ]; then
+		RG_BIN=${RG_BIN:-$RG_TOP_DIR/build/relayguard}
+		[ -x "$RG_BIN" ] || rg_fail "no relayguard daemon at $RG_BIN (build it, or set RG_BIN)"
 		rg__start_milter
 	fi
 	rg__start_postfix

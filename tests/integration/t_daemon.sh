@@ -1,0 +1,79 @@
+#!/bin/bash
+# t_daemon.sh - the daemon's command line and privileges, without Postfix:
+# -n names file and line, -d prints every parameter, root is refused, the
+# daemon runs as the unprivileged user, a unix socket is 0660 and given to
+# that user and the socket group.
+. "$(dirname "$0")/lib.sh"
+
+RG_BIN=${RG_BIN:-$RG_TOP_DIR/build/relayguard}
+[ -x "$RG_BIN" ] || rg_fail "no daemon at $RG_BIN"
+D=$(mktemp -d /tmp/rgdaemon.XXXXXX)
+chmod 755 "$D"
+pids=""
+cleanup() {
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$D"
+}
+trap cleanup EXIT
+
+# -n: good file exits 0 and prints nothing
+printf 'log_level = debug\n' >"$D/good.conf"
+out=$("$RG_BIN" -n -c "$D/good.conf" 2>&1) || rg_fail "-n on a good file exited $?: $out"
+[ -z "$out" ] || rg_fail "-n on a good file printed: $out"
+
+# -n: broken file exits 1 naming file and line of each error
+printf '# comment\nlog_level = debug\nmax_headres = 5\n\nsocket = inet:x@y\n' >"$D/bad.conf"
+out=$("$RG_BIN" -n -c "$D/bad.conf" 2>&1)
+rc=$?
+[ "$rc" = 1 ] || rg_fail "-n on a broken file exited $rc, want 1"
+echo "$out" | grep -qF "$D/bad.conf:3: unknown parameter \"max_headres\" (did you mean \"max_headers\"?)" ||
+	rg_fail "-n did not name line 3: $out"
+echo "$out" | grep -qF "$D/bad.conf:5: socket:" || rg_fail "-n did not name line 5: $out"
+
+# -n: a missing file named with -c is an error
+"$RG_BIN" -n -c "$D/none.conf" >/dev/null 2>&1 && rg_fail "-n accepted a missing file"
+
+# -d: every parameter, the file's value, defaults marked
+out=$("$RG_BIN" -d -c "$D/good.conf") || rg_fail "-d exited $?"
+echo "$out" | grep -q '^log_level = debug$' || rg_fail "-d lacks the file's value"
+echo "$out" | grep -q '^user = nobody  *# default$' || rg_fail "-d does not mark defaults"
+[ "$(echo "$out" | grep -c ' = ')" -ge 15 ] || rg_fail "-d prints too few parameters"
+
+# -V
+"$RG_BIN" -V | grep -q '^relayguard [0-9]' || rg_fail "-V prints no version"
+
+# root is refused unless the config says so
+printf 'socket = inet:1@127.0.0.1\nuser = root\n' >"$D/root.conf"
+rg__pick_port || rg_fail "no free port"
+port=$RG__PORT
+out=$(timeout 10 "$RG_BIN" -f -c "$D/root.conf" -p "inet:$port@127.0.0.1" 2>&1)
+rc=$?
+[ "$rc" = 1 ] || rg_fail "running as root: exit $rc, want 1 ($out)"
+echo "$out" | grep -q 'refusing to run as root' || rg_fail "no reason given: $out"
+
+# unix socket: mode 0660, owned by the user and the socket group; the
+# daemon runs as that user (checked from /proc)
+printf 'socket = unix:%s/rg.sock\nuser = nobody\nsocket_group = postfix\nlog_target = stderr\n' \
+	"$D" >"$D/unix.conf"
+"$RG_BIN" -f -c "$D/unix.conf" >"$D/unix.log" 2>&1 &
+pid=$!
+pids="$pids $pid"
+for _ in $(seq 50); do [ -S "$D/rg.sock" ] && grep -q ready "$D/unix.log" && break; sleep 0.1; done
+[ -S "$D/rg.sock" ] || rg_fail "no unix socket: $(cat "$D/unix.log")"
+set -- $(stat -c '%a %U %G' "$D/rg.sock")
+[ "$1" = 660 ] || rg_fail "socket mode $1, want 660"
+[ "$2" = nobody ] || rg_fail "socket owner $2, want nobody"
+[ "$3" = postfix ] || rg_fail "socket group $3, want postfix"
+uid=$(awk '/^Uid:/ {print $2, $3, $4}' "/proc/$pid/status")
+[ "$uid" = "$(id -u nobody) $(id -u nobody) $(id -u nobody)" ] ||
+	rg_fail "daemon uid is '$uid', want nobody's"
+
+# pidfile with -P, removed at a clean stop
+kill -TERM "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && rg_fail "daemon did not stop on SIGTERM within 10s"
+wait "$pid"
+rc=$?
+[ "$rc" = 0 ] || rg_fail "clean stop exited $rc"
+grep -q 'stopped' "$D/unix.log" || rg_fail "no 'stopped' line"
+exit 0
