@@ -17,7 +17,8 @@
 #   RG_CONF               relayguard.conf body (appended after RG_CONF_BASE)
 #   RG_CONF_BASE          first lines of relayguard.conf; default sets socket,
 #                         log_target and log_level
-#   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody")
+#   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody"); may
+#                         name $RG_MILTER_PORT etc. like RG_CONF
 #   RG_POSTFIX_MILTER     smtpd_milters/non_smtpd_milters (set automatically
 #                         when the milter is started; empty means none)
 #   RG_POSTFIX_EXTRA      extra main.cf lines "name = value", one per line;
@@ -378,7 +379,9 @@ rg__milter_try() {
 	fi
 	RG__MILTER_PORT_TAKEN=0
 	# shellcheck disable=SC2086
-	rg__bg "$T/relayguard.log" "$RG_BIN" -f -c "$T/relayguard.conf" ${RG_MILTER_ARGS--u nobody}
+	local args
+	args=$(rg__subst "${RG_MILTER_ARGS--u nobody}")
+	rg__bg "$T/relayguard.log" "$RG_BIN" -f -c "$T/relayguard.conf" $args
 	RG_MILTER_PID=$RG__LASTPID
 	export RG_MILTER_PID
 	rg__wait_listen "$RG_MILTER_PORT" "$RG_MILTER_PID" 10 && return 0
@@ -811,11 +814,22 @@ rg_harness_stop() {
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	[ -n "$left" ] && rg_log "killed leftover processes:$left"
+	# a sanitizer report from the daemon fails the test that caused it
+	local sanitizer=0
+	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
+		"$T/relayguard.log" 2>/dev/null; then
+		printf '%s\n' "FAIL: sanitizer report in relayguard.log" >&2
+		grep -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+			"$T/relayguard.log" | head -60 >&2
+		RG__FAILED=1
+		sanitizer=1
+	fi
 	if [ "$RG__FAILED" = 1 ] || [ "${RG_KEEP:-0}" = 1 ]; then
 		rg_log "test directory kept: $T"
 	else
 		rm -rf "$T"
 	fi
 	trap - EXIT INT TERM
+	[ "$sanitizer" = 0 ] || exit 1
 	return 0
 }
