@@ -433,6 +433,8 @@ main(int argc, char **argv)
 	main_apply_logging(conf);
 
 	spec = opts.socket ? opts.socket : conf->core.socket;
+	if (opts.socket != NULL && rg_settings_check_socket(opts.socket) != NULL)
+		rg_fatal("-p %s: %s", opts.socket, rg_settings_check_socket(opts.socket));
 	pidfile = opts.pidfile ? opts.pidfile : conf->core.pidfile;
 	main_open_socket(conf, spec);
 	if (!opts.foreground)

@@ -15,47 +15,48 @@
 #include "xalloc.h"
 
 /*
- * settings_parse_socket - a libmilter socket spec: unix:/path (or
+ * rg_settings_check_socket - a libmilter socket spec: unix:/path (or
  * local:/path), inet:port@host, inet6:port@host; checked here so that
  * `relayguard -n` names the line instead of libmilter failing later.
+ * Returns NULL when good, else a static description of the problem.
  */
-static int
-settings_parse_socket(struct rg_conf_ctx *cx, const struct rg_param *p,
-    const char *v, void *dst)
+const char *
+rg_settings_check_socket(const char *v)
 {
-	const char *rest = NULL, *at;
+	const char *rest, *at;
 	long long port;
 	char num[8];
 
 	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
 		rest = strchr(v, ':') + 1;
-		if (rest[0] != '/') {
-			rg_conf_perror(cx, "%s: unix socket path must be absolute: \"%s\"",
-			    p->name, v);
-			return -1;
-		}
-		if (strlen(rest) >= 108) {	/* sizeof(sun_path) on Linux */
-			rg_conf_perror(cx, "%s: unix socket path too long", p->name);
-			return -1;
-		}
-	} else if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
-		rest = strchr(v, ':') + 1;
-		at = strchr(rest, '@');
-		if (at == NULL || at == rest || (size_t)(at - rest) >= sizeof(num) ||
-		    at[1] == '\0') {
-			rg_conf_perror(cx, "%s: expected inet:port@host, not \"%s\"",
-			    p->name, v);
-			return -1;
-		}
-		memcpy(num, rest, (size_t)(at - rest));
-		num[at - rest] = '\0';
-		if (rg_str_parse_ll(num, &port) < 0 || port < 1 || port > 65535) {
-			rg_conf_perror(cx, "%s: bad port in \"%s\"", p->name, v);
-			return -1;
-		}
-	} else {
-		rg_conf_perror(cx, "%s: expected unix:/path, inet:port@host or "
-		    "inet6:port@host, not \"%s\"", p->name, v);
+		if (rest[0] != '/')
+			return "unix socket path must be absolute";
+		if (strlen(rest) >= 108)	/* sizeof(sun_path) on Linux */
+			return "unix socket path too long";
+		return NULL;
+	}
+	if (strncmp(v, "inet:", 5) != 0 && strncmp(v, "inet6:", 6) != 0)
+		return "expected unix:/path, inet:port@host or inet6:port@host";
+	rest = strchr(v, ':') + 1;
+	at = strchr(rest, '@');
+	if (at == NULL || at == rest || (size_t)(at - rest) >= sizeof(num) ||
+	    at[1] == '\0')
+		return "expected inet:port@host";
+	memcpy(num, rest, (size_t)(at - rest));
+	num[at - rest] = '\0';
+	if (rg_str_parse_ll(num, &port) < 0 || port < 1 || port > 65535)
+		return "bad port";
+	return NULL;
+}
+
+static int
+settings_parse_socket(struct rg_conf_ctx *cx, const struct rg_param *p,
+    const char *v, void *dst)
+{
+	const char *why = rg_settings_check_socket(v);
+
+	if (why != NULL) {
+		rg_conf_perror(cx, "%s: %s: \"%s\"", p->name, why, v);
 		return -1;
 	}
 	*(char **)dst = rg_xstrdup(v);

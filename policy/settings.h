@@ -49,6 +49,9 @@ struct rg_conf {
 extern const struct rg_conf_section rg_conf_sections[];
 extern const struct rg_param rg_core_params[];
 
+/* rg_settings_check_socket - NULL if a socket spec is good, else why not */
+const char *rg_settings_check_socket(const char *spec);
+
 /* syslog facility choices in the order of core.syslog_facility */
 int rg_settings_facility(int choice);
 
