@@ -146,6 +146,22 @@ rg_conf_perror(struct rg_conf_ctx *cx, const char *fmt, ...)
 	rg_conf_error(cx, cx->file, cx->line, "%s", msg);
 }
 
+/* rg_conf_warn - a warning at a place in a file; loading goes on */
+void
+rg_conf_warn(struct rg_conf_ctx *cx, const char *file, int line,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cx->warn == NULL)
+		return;
+	rg_buf_printf(cx->warn, "%s:%d: warning: ", file, line);
+	va_start(ap, fmt);
+	rg_buf_vprintf(cx->warn, fmt, ap);
+	va_end(ap);
+	rg_buf_putc(cx->warn, '\n');
+}
+
 /* --- value parsers ----------------------------------------------------- */
 
 static int

@@ -122,6 +122,9 @@ void rg_conf_error(struct rg_conf_ctx *cx, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void rg_conf_perror(struct rg_conf_ctx *cx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* rg_conf_warn - "file:line: warning: ..." to the warnings; not an error */
+void rg_conf_warn(struct rg_conf_ctx *cx, const char *file, int line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /*
  * rg_conf_foreach_item - call fn for each element of a list value,
  * expanding "file:" elements; fn gets each element with where it was

@@ -49,6 +49,7 @@ struct rg_note {
 struct rg_msg {
 	char sender[RG_PATH_MAX];
 	int null_sender;
+	int smtputf8;		/* MAIL FROM carried SMTPUTF8 (RFC 6531 3.4) */
 	struct rg_rcpt *rcpts;
 	size_t nrcpts, rcpts_cap;
 	size_t nrcpts_refused;
