@@ -12,6 +12,7 @@
  */
 #include <stdatomic.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../policy/conf.h"
 #include "../policy/engine.h"
@@ -123,6 +124,10 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	cb_update_qid(ctx, c);
 	rg_strip_brackets(m->sender, sizeof(m->sender), argv[0]);
 	m->null_sender = m->sender[0] == '\0';
+	/* RFC 6531: UTF-8 local parts are legal only in an SMTPUTF8 transaction */
+	for (int i = 1; argv[i] != NULL; i++)
+		if (strcasecmp(argv[i], "SMTPUTF8") == 0)
+			m->smtputf8 = 1;
 	/* SASL and TLS facts as of this transaction (AUTH may follow STARTTLS) */
 	c->auth_user[0] = c->auth_type[0] = '\0';
 	rg_macro_copy(ctx, "auth_authen", c->auth_user, sizeof(c->auth_user));

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "engine.h"
 #include "log.h"
+#include "relay.h"
 #include "settings.h"
 #include "txlog.h"
 
@@ -21,6 +22,7 @@ rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
 {
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "connect from %s[%s]",
 	    c->client_name, c->client_addr);
+	rg_relay_connect(c, v);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&c->verdict);
 		rg_verdict_set(&c->verdict, v->action, v->check, v->rcode,
@@ -56,6 +58,7 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 	struct rg_msg *m = c->msg;
 
 	engine_auth_note(c);
+	rg_relay_mail(c, v);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&m->verdict);
 		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
@@ -68,6 +71,7 @@ void
 rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 {
 	struct rg_rcpt *r = rg_msg_add_rcpt(c, addr);
+	const char *why = NULL;
 
 	if (r == NULL) {
 		/* RFC 5321 4.5.3.1.8: 452 for too many recipients */
@@ -76,6 +80,9 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 		c->msg->nrcpts_over++;
 		return;
 	}
+	rg_relay_rcpt_why(c, addr, v, &why);
+	if (why != NULL)
+		rg_msg_note(c->msg, "relay", "%s", why);
 	if (v->action == RG_ACT_REJECT || v->action == RG_ACT_TEMPFAIL) {
 		r->action = v->action;
 		snprintf(r->check, sizeof(r->check), "%s", v->check);

@@ -251,8 +251,13 @@ relay_rcpt_privileged(const struct rg_conn *c, const struct rg_addr *a,
 	}
 	if (relay_addr_is_ours(&c->conf->relay, a))
 		return NULL;
-	/* bounces go to our own users only, whoever sends them */
-	if (c->msg != NULL && c->msg->null_sender)
+	/*
+	 * Bounces go to our own users only. Trusted networks are exempt: an
+	 * internal MTA forwards bounces outward. A logged-in user is not: mail
+	 * clients never send with <>, a hijacked account sending backscatter
+	 * does.
+	 */
+	if (c->msg != NULL && c->msg->null_sender && !rg_relay_is_trusted(c))
 		return relay_deny(c, shown, "null-sender", 1, v);
 	if (!rg_relay_is_trusted(c))
 		return relay_check_tls(c, v);

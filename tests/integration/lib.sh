@@ -16,7 +16,8 @@
 #   RG_NO_MILTER=1        never start the milter, even with RG_BIN set
 #   RG_CONF               relayguard.conf body (appended after RG_CONF_BASE)
 #   RG_CONF_BASE          first lines of relayguard.conf; default sets socket,
-#                         log_target and log_level
+#                         log_target, log_level and local_domains = ours.example
+#                         (the test world: ours.example is ours, the rest foreign)
 #   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody"); may
 #                         name $RG_MILTER_PORT etc. like RG_CONF
 #   RG_POSTFIX_MILTER     smtpd_milters/non_smtpd_milters (set automatically
@@ -360,7 +361,8 @@ rg__write_milter_conf() {
 	# only parameters the daemon knows: an unknown name is a config error
 	base=${RG_CONF_BASE-'socket = inet:$RG_MILTER_PORT@127.0.0.1
 log_target = stderr
-log_level = info'}
+log_level = info
+local_domains = ours.example'}
 	{
 		rg__subst "$base"
 		printf '\n'

@@ -8,7 +8,7 @@ RG_CONF='authserv_id = first.relayguard.test'
 rg_harness_start
 
 send() {
-	rg_send --from a@ours.example --to b@far.example --xclient-addr 192.0.2.7 \
+	rg_send --from a@far.example --to b@ours.example --xclient-addr 192.0.2.7 \
 		--header "Subject: $1" --body x || rg_fail "$1: swaks exited $?"
 }
 header_of() {

@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 rg__pick_port || rg_fail "no free port"
 port=$RG__PORT
-printf 'socket = inet:%s@127.0.0.1\nlog_target = stderr\nmax_recipients = 2\nauthserv_id = stages.test\n' \
+printf 'socket = inet:%s@127.0.0.1\nlog_target = stderr\nmax_recipients = 2\nauthserv_id = stages.test\ntrusted_networks = 192.0.2.0/24\n' \
 	"$port" >"$D/rg.conf"
 "$RG_BIN" -f -c "$D/rg.conf" -u nobody -P "$D/rg.pid" >"$D/rg.log" 2>&1 &
 pid=$!

@@ -214,9 +214,12 @@ static const struct relay_case relay_cases[] = {
 	    "continue", NULL, NULL, NULL, NULL },
 	{ S, "authenticated bounce elsewhere", UNAUTH4, "alice", "TLSv1.3", "<>",
 	    "u@evil.example", "reject", "550", "5.7.1", "null-sender", "<u@evil.example>: Relay access denied" },
+	/* an internal MTA in trusted_networks forwards bounces outward */
 	{ S, "trusted bounce elsewhere", TRUST4, "", "", "", "u@evil.example",
-	    "reject", "550", "5.7.1", "null-sender", "Relay access denied" },
-	{ S, "trusted bounce hidden in a percent hack", TRUST6, "", "", "<>",
+	    "continue", NULL, NULL, NULL, NULL },
+	{ S, "trusted bounce through a percent hack", TRUST6, "", "", "<>",
+	    "u%evil.example@ours.example", "continue", NULL, NULL, NULL, NULL },
+	{ S, "authenticated bounce hidden in a percent hack", UNAUTH6, "alice", "TLSv1.3", "<>",
 	    "u%evil.example@ours.example", "reject", "550", "5.7.1", "null-sender", "Relay access denied" },
 	/* RCPT from clients neither trusted nor logged in */
 	{ S, "unauth to us", UNAUTH4, "", "", "a@remote.example", "<u@ours.example>",
