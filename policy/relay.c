@@ -31,8 +31,8 @@
 static void
 relay_client(const struct rg_conn *c, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s[%s]", c->client_name[0] ? c->client_name :
-	    "unknown", c->client_addr[0] ? c->client_addr : "unknown");
+	snprintf(buf, size, "%s[%s]", rg_conn_client_name(c),
+	    c->client_addr[0] ? c->client_addr : "unknown");
 }
 
 /* rg_relay_is_trusted - client address in trusted_networks */

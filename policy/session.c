@@ -71,6 +71,13 @@ rg_conn_set_client(struct rg_conn *c, const char *name,
 	}
 }
 
+const char *
+rg_conn_client_name(const struct rg_conn *c)
+{
+	return c->client_name[0] && c->client_name[0] != '[' ?
+	    c->client_name : "unknown";
+}
+
 void
 rg_conn_set_qid(struct rg_conn *c, const char *qid)
 {

@@ -102,6 +102,9 @@ struct rg_conn *rg_conn_free(struct rg_conn *c);
 void rg_conn_set_client(struct rg_conn *c, const char *name,
     const struct sockaddr *addr);
 void rg_conn_set_qid(struct rg_conn *c, const char *qid);
+/* rg_conn_client_name - the client's host name, or "unknown" (MTAs pass
+ * "[addr]" for a client without one) */
+const char *rg_conn_client_name(const struct rg_conn *c);
 /* rg_copy_field - bounded copy of MTA text into a fixed field */
 void rg_copy_field(char *dst, size_t size, const char *src);
 

@@ -81,9 +81,7 @@ txlog_rcpts(struct txlog *t, const char *key, const struct rg_msg *m,
 static void
 txlog_client(struct txlog *t, const struct rg_conn *c)
 {
-	/* MTAs pass "[addr]" as the name of a client without one */
-	txlog_add(t, "client", "%s[%s]:%u", c->client_name[0] &&
-	    c->client_name[0] != '[' ? c->client_name : "unknown",
+	txlog_add(t, "client", "%s[%s]:%u", rg_conn_client_name(c),
 	    c->client_addr[0] ? c->client_addr : "unknown", c->client_port);
 	if (c->helo[0])
 		txlog_add(t, "helo", "%s", c->helo);
