@@ -165,7 +165,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (c == NULL || c->msg == NULL)
 		return rg_reply_tempfail(ctx, "header without transaction context");
-	rg_msg_add_header(c, name, value ? value : "");
+	rg_engine_header(c, name, value ? value : "");
 	return SMFIS_CONTINUE;
 }
 

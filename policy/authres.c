@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "authres.h"
 #include "session.h"
@@ -66,4 +67,50 @@ rg_authres_pvalue(struct rg_buf *out, const char *value)
 		rg_buf_putc(out, *p < 0x20 || *p == 0x7f ? '?' : *p);
 	}
 	rg_buf_putc(out, '"');
+}
+
+/* authres_skip_cfws - white space and (nested) comments, RFC 5322 s3.2.2 */
+static const char *
+authres_skip_cfws(const char *p)
+{
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (*p == '\\' && depth > 0 && p[1] != '\0')
+			p++;
+		else if (depth == 0 && *p != ' ' && *p != '\t' && *p != '\r' &&
+		    *p != '\n')
+			break;
+	}
+	return p;
+}
+
+int
+rg_authres_is_ours(const char *value, const char *authserv_id)
+{
+	char id[256];
+	size_t n = 0;
+	const char *p = authres_skip_cfws(value);
+
+	if (*authserv_id == '\0')
+		return 0;
+	if (*p == '"') {
+		for (p++; *p && *p != '"' && n + 1 < sizeof(id); p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			id[n++] = *p;
+		}
+		if (*p != '"')
+			return 0;
+	} else {
+		for (; *p && authres_token_char((unsigned char)*p) && *p != ';' &&
+		    n + 1 < sizeof(id); p++)
+			id[n++] = *p;
+	}
+	id[n] = '\0';
+	return n > 0 && strcasecmp(id, authserv_id) == 0;
 }

@@ -21,4 +21,12 @@ void rg_authres_format(const struct rg_msg *m, const char *authserv_id,
 /* rg_authres_pvalue - append a property value, quoted when RFC 8601 needs it */
 void rg_authres_pvalue(struct rg_buf *out, const char *value);
 
+/*
+ * rg_authres_is_ours - does an Authentication-Results value claim our
+ * authserv-id? Compares the leading authserv-id (a token or quoted
+ * string after optional CFWS) without case, so "MX.Example" and
+ * "mx.example" both match (RFC 8601 s5: remove such headers on entry).
+ */
+int rg_authres_is_ours(const char *value, const char *authserv_id);
+
 #endif

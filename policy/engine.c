@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "authres.h"
 #include "buf.h"
@@ -94,15 +95,56 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 	}
 }
 
+/* engine_authserv_id - ours: configured, else the MTA's host name */
+static const char *
+engine_authserv_id(const struct rg_conn *c)
+{
+	const char *id = c->conf->core.authserv_id;
+
+	return id[0] ? id : c->mta_host[0] ? c->mta_host : "localhost";
+}
+
+void
+rg_engine_header(struct rg_conn *c, const char *name, const char *value)
+{
+	struct rg_msg *m = c->msg;
+
+	/* RFC 8601 s5: a header claiming our authserv-id is a forgery */
+	if (strcasecmp(name, "Authentication-Results") == 0) {
+		m->ar_seen++;
+		if (rg_authres_is_ours(value, engine_authserv_id(c)) &&
+		    m->nar_forged < RG_AR_FORGED_MAX)
+			m->ar_forged[m->nar_forged++] = m->ar_seen;
+	}
+	rg_msg_add_header(c, name, value);
+}
+
+/* engine_remove_forged - delete forged Authentication-Results, last first
+ * so that each deletion leaves the indices of the others unchanged */
+static void
+engine_remove_forged(struct rg_conn *c, struct rg_verdict *v)
+{
+	struct rg_msg *m = c->msg;
+
+	for (size_t i = m->nar_forged; i-- > 0;) {
+		rg_verdict_del_header(v, "Authentication-Results", (int)m->ar_forged[i]);
+		rg_log_id(RG_LOG_NOTICE, c->id, "removed forged "
+		    "Authentication-Results #%u claiming %s", m->ar_forged[i],
+		    engine_authserv_id(c));
+	}
+	if (m->nar_forged)
+		rg_msg_note(m, "authres_removed", "%zu", m->nar_forged);
+}
+
 void
 rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 {
 	struct rg_msg *m = c->msg;
-	const char *id = c->conf->core.authserv_id;
 	struct rg_buf ar = RG_BUF_INIT;
 
 	if (!rg_verdict_is_final(v)) {
-		rg_authres_format(m, id[0] ? id : c->mta_host, &ar);
+		engine_remove_forged(c, v);
+		rg_authres_format(m, engine_authserv_id(c), &ar);
 		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);
 		rg_buf_release(&ar);
 	}

@@ -19,6 +19,8 @@ void rg_engine_helo(struct rg_conn *c, struct rg_verdict *v);
 void rg_engine_mail(struct rg_conn *c, struct rg_verdict *v);
 /* rg_engine_rcpt - one recipient, as the MTA gave it (with or without <>) */
 void rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v);
+/* rg_engine_header - one header field of the message, as received */
+void rg_engine_header(struct rg_conn *c, const char *name, const char *value);
 /* rg_engine_eom - the final verdict for the message, with header edits */
 void rg_engine_eom(struct rg_conn *c, struct rg_verdict *v);
 /* rg_engine_abort - the transaction ended without end of message */

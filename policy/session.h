@@ -28,6 +28,7 @@ struct rg_conf;
 #define RG_ADDR_MAX	64	/* textual IPv6 with scope */
 #define RG_PATH_MAX	520	/* RFC 5321 4.5.3.1.3: 256 octets, plus room */
 #define RG_NOTES_MAX	24
+#define RG_AR_FORGED_MAX 32	/* forged Authentication-Results removed per message */
 
 struct rg_rcpt {
 	char *addr;		/* as given, brackets stripped */
@@ -64,6 +65,9 @@ struct rg_msg {
 	struct rg_note notes[RG_NOTES_MAX];
 	size_t nnotes;
 	struct rg_buf authres;	/* resinfo entries for Authentication-Results */
+	unsigned ar_seen;	/* Authentication-Results fields seen so far */
+	unsigned ar_forged[RG_AR_FORGED_MAX];	/* their 1-based indices */
+	size_t nar_forged;
 	struct rg_verdict verdict;	/* the message's final verdict so far */
 	int logged;		/* summary line written */
 	struct timespec start;
