@@ -115,6 +115,8 @@ const struct rg_param rg_core_params[] = {
 
 const struct rg_conf_section rg_conf_sections[] = {
 	{ "core", rg_core_params, offsetof(struct rg_conf, core), NULL },
+	{ "dns", rg_dns_params, offsetof(struct rg_conf, dns), NULL },
+	{ "dnsbl", rg_dnsbl_params, offsetof(struct rg_conf, dnsbl), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 
