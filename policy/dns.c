@@ -70,6 +70,7 @@ static _Atomic(struct rg_dns *) dns_default;
 
 /* ---- handles ----------------------------------------------------------- */
 
+/* rg_dns_new - wrap a backend in a handle that owns impl */
 struct rg_dns *
 rg_dns_new(const struct rg_dns_backend *be, void *impl)
 {
@@ -81,6 +82,7 @@ rg_dns_new(const struct rg_dns_backend *be, void *impl)
 	return dns;
 }
 
+/* rg_dns_open - the libunbound resolver for the configuration */
 struct rg_dns *
 rg_dns_open(const struct rg_conf *conf, struct rg_buf *err)
 {
@@ -96,6 +98,7 @@ dns_destroy(struct rg_dns *dns)
 	free(dns);
 }
 
+/* rg_dns_close - stop answers, free now or when the last batch goes */
 struct rg_dns *
 rg_dns_close(struct rg_dns *dns)
 {
@@ -132,24 +135,28 @@ dns_batch_gone(struct rg_dns *dns)
 		dns_destroy(dns);
 }
 
+/* rg_dns_set_default - publish the process-wide handle */
 void
 rg_dns_set_default(struct rg_dns *dns)
 {
 	atomic_store(&dns_default, dns);
 }
 
+/* rg_dns_default - the process-wide handle, or NULL */
 struct rg_dns *
 rg_dns_default(void)
 {
 	return atomic_load(&dns_default);
 }
 
+/* rg_dns_backend_name - "unbound", "fake", or "none" */
 const char *
 rg_dns_backend_name(const struct rg_dns *dns)
 {
 	return dns != NULL ? dns->be->name : "none";
 }
 
+/* rg_dns_stats_get - a copy of the counters */
 void
 rg_dns_stats_get(struct rg_dns *dns, struct rg_dns_stats *out)
 {
@@ -206,6 +213,7 @@ dns_deadline(struct timespec *ts, long long ms)
 	}
 }
 
+/* rg_dns_batch_new - an empty batch with its deadline fixed now */
 struct rg_dns_batch *
 rg_dns_batch_new(struct rg_dns *dns, long long deadline_ms_from_now)
 {
@@ -279,6 +287,7 @@ dns_resolver_closed(struct rg_dns *dns)
 	return closed;
 }
 
+/* rg_dns_batch_add - start one query; its index */
 int
 rg_dns_batch_add(struct rg_dns_batch *b, const char *name, int rrtype)
 {
@@ -328,6 +337,7 @@ rg_dns_batch_add(struct rg_dns_batch *b, const char *name, int rrtype)
 	return q->index;
 }
 
+/* rg_dns_query_done - install an answer unless waited or freed; drop its reference */
 void
 rg_dns_query_done(struct rg_dns_query *q, const struct rg_dns_answer *a)
 {
@@ -373,6 +383,7 @@ dns_timeout_locked(struct rg_dns_batch *b, struct rg_dns_query *q)
 	dns_count(b->dns, &q->result);
 }
 
+/* rg_dns_batch_wait - wait once for every answer or the deadline, then freeze */
 size_t
 rg_dns_batch_wait(struct rg_dns_batch *b)
 {
@@ -396,6 +407,7 @@ rg_dns_batch_wait(struct rg_dns_batch *b)
 	return n;
 }
 
+/* rg_dns_batch_result - a frozen result */
 const struct rg_dns_result *
 rg_dns_batch_result(const struct rg_dns_batch *b, int index)
 {
@@ -405,12 +417,14 @@ rg_dns_batch_result(const struct rg_dns_batch *b, int index)
 	return &b->q[index]->result;
 }
 
+/* rg_dns_batch_count - queries added */
 size_t
 rg_dns_batch_count(const struct rg_dns_batch *b)
 {
 	return b != NULL ? b->nq : 0;
 }
 
+/* rg_dns_batch_free - the owner lets go; cancel what can be cancelled */
 struct rg_dns_batch *
 rg_dns_batch_free(struct rg_dns_batch *b)
 {
@@ -441,6 +455,7 @@ rg_dns_batch_free(struct rg_dns_batch *b)
 	return NULL;
 }
 
+/* rg_dns_query - a batch of one */
 enum rg_dns_status
 rg_dns_query(struct rg_dns *dns, const char *name, int rrtype,
     long long timeout_ms, struct rg_dns_result *out)
@@ -491,6 +506,7 @@ dns_server_item(struct rg_conf_ctx *cx, const char *item, const char *file,
 	return 0;
 }
 
+/* dns_parse_servers - dns_servers: a list of addr or addr@port */
 static int
 dns_parse_servers(struct rg_conf_ctx *cx, const struct rg_param *p,
     const char *value, void *dst)
@@ -499,6 +515,7 @@ dns_parse_servers(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return rg_conf_foreach_item(cx, value, dns_server_item, dst);
 }
 
+/* dns_free_servers - release a parsed dns_servers */
 static void
 dns_free_servers(void *dst)
 {

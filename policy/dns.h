@@ -129,9 +129,10 @@ struct rg_dns_batch;
  */
 struct rg_dns *rg_dns_open(const struct rg_conf *conf, struct rg_buf *err);
 /*
- * rg_dns_close - stop answering and free the handle. Batches still alive
- * keep what they need: their waits time out and their free works; the
- * last one releases the handle. Accepts NULL, returns NULL.
+ * rg_dns_close - stop answering and free the handle. Call it when no new
+ * batch can be made (milter threads done, default reset to NULL).
+ * Batches still alive keep what they need: their waits end, their free
+ * works, and the last one releases the handle. Accepts NULL, returns NULL.
  */
 struct rg_dns *rg_dns_close(struct rg_dns *dns);
 /* the process-wide handle for policy modules; set at start-up */

@@ -263,6 +263,7 @@ fake_stop(void *impl)
 	pthread_mutex_unlock(&f->mutex);
 }
 
+/* fake_free - the record table and the handle's locks */
 static void
 fake_free(void *impl)
 {
@@ -607,6 +608,7 @@ fake_open_fp(FILE *fp, const char *label, struct rg_buf *err)
 	return rg_dns_new(&fake_backend, f);
 }
 
+/* rg_dns_fake_open - a fake resolver from a zone-like file */
 struct rg_dns *
 rg_dns_fake_open(const char *path, struct rg_buf *err)
 {
@@ -623,6 +625,7 @@ rg_dns_fake_open(const char *path, struct rg_buf *err)
 	return dns;
 }
 
+/* rg_dns_fake_open_text - a fake resolver from a string */
 struct rg_dns *
 rg_dns_fake_open_text(const char *text, const char *label, struct rg_buf *err)
 {

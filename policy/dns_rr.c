@@ -34,6 +34,7 @@ static const struct {
 
 #define DNS_NTYPES (sizeof(dns_types) / sizeof(dns_types[0]))
 
+/* rg_dns_type_name - a type's mnemonic, or "other" */
 const char *
 rg_dns_type_name(int rrtype)
 {
@@ -58,6 +59,7 @@ rg_dns_type_parse(const char *name)
 	return -1;
 }
 
+/* rg_dns_status_name - a status in lower case, for logs */
 const char *
 rg_dns_status_name(enum rg_dns_status s)
 {
@@ -279,6 +281,7 @@ dns_copy_printable(char *dst, size_t size, const char *src)
 	dst[o] = '\0';
 }
 
+/* rg_dns_decode - an answer into a bounded result */
 void
 rg_dns_decode(const struct rg_dns_answer *a, int rrtype,
     struct rg_dns_result *r)
@@ -307,6 +310,7 @@ rg_dns_decode(const struct rg_dns_answer *a, int rrtype,
 	}
 }
 
+/* rg_dns_result_release - free a result's records; the struct stays usable */
 void
 rg_dns_result_release(struct rg_dns_result *r)
 {

@@ -38,6 +38,7 @@
 #define DNSUB_CLASS_IN	1	/* RFC 1035 s3.2.4 */
 #define DNSUB_POLL_MS	1000	/* the stop flag is checked at least this often */
 #define DNSUB_BACKOFF_MS 100	/* after a failing ub_process() */
+#define DNSUB_ERR_EVERY	60	/* seconds between repeated error lines */
 
 struct dns_ub {
 	struct ub_ctx *ctx;
@@ -130,9 +131,11 @@ dnsub_thread(void *arg)
 		{ .fd = u->wake[0], .events = POLLIN },
 	};
 	char drain[64];
+	time_t last_err = 0;
 
 	while (!atomic_load(&u->stop)) {
 		int n = poll(pfd, 2, DNSUB_POLL_MS), r;
+		struct timespec now;
 
 		if (n < 0 && errno != EINTR) {
 			rg_log_error_errno("dns: poll");
@@ -146,13 +149,19 @@ dnsub_thread(void *arg)
 		if (pfd[0].revents == 0)
 			continue;
 		if ((r = ub_process(u->ctx)) != 0) {
-			rg_log_error("dns: libunbound: %s", ub_strerror(r));
+			/* e.g. libunbound's worker died: queries time out */
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (last_err == 0 || now.tv_sec - last_err >= DNSUB_ERR_EVERY) {
+				rg_log_error("dns: libunbound: %s", ub_strerror(r));
+				last_err = now.tv_sec;
+			}
 			dnsub_sleep_ms(DNSUB_BACKOFF_MS);
 		}
 	}
 	return NULL;
 }
 
+/* dnsub_start - hand a query to libunbound */
 static int
 dnsub_start(void *impl, struct rg_dns_query *q, const char *name, int rrtype,
     int *id, char *why, size_t whysize)
@@ -168,6 +177,7 @@ dnsub_start(void *impl, struct rg_dns_query *q, const char *name, int rrtype,
 	return 0;
 }
 
+/* dnsub_cancel - in threaded mode: 0 means the callback never runs */
 static int
 dnsub_cancel(void *impl, int id)
 {
@@ -176,6 +186,7 @@ dnsub_cancel(void *impl, int id)
 	return ub_cancel(u->ctx, id) == 0 ? 0 : -1;
 }
 
+/* dnsub_stop - stop and join the resolver thread */
 static void
 dnsub_stop(void *impl)
 {
@@ -190,6 +201,7 @@ dnsub_stop(void *impl)
 	u->running = 0;
 }
 
+/* dnsub_free - the context, the thread, the pipe */
 static void
 dnsub_free(void *impl)
 {
@@ -307,6 +319,7 @@ dnsub_threads(struct dns_ub *u, struct rg_buf *err)
 	return r == 0 ? 0 : -1;
 }
 
+/* rg_dns_unbound_open - configure once, finalize, start the threads */
 struct rg_dns *
 rg_dns_unbound_open(const struct rg_dns_conf *dc, struct rg_buf *err)
 {

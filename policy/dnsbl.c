@@ -83,6 +83,7 @@ dnsbl_send(struct rg_conn *c, struct rg_dns_batch *b,
 	return index;
 }
 
+/* rg_dnsbl_start - one A query per list for the client, in one batch */
 void
 rg_dnsbl_start(struct rg_conn *c)
 {
@@ -217,13 +218,16 @@ dnsbl_collect(struct rg_conn *c, struct rg_dnsbl_conn *d)
 	d->decided = 1;
 }
 
+/* rg_dnsbl_decide - score once, then reject, tempfail, tag or pass */
 void
 rg_dnsbl_decide(struct rg_conn *c, int skip_block, struct rg_verdict *v)
 {
-	struct rg_dnsbl_conn *d = c->dnsbl;
+	struct rg_dnsbl_conn *d;
 	const char *why = NULL;
 
-	if (d == NULL)
+	/* not started at CONNECT: start now and wait the whole timeout */
+	rg_dnsbl_start(c);
+	if ((d = c->dnsbl) == NULL)
 		return;
 	if (!d->decided)
 		dnsbl_collect(c, d);
@@ -260,6 +264,7 @@ rg_dnsbl_decide(struct rg_conn *c, int skip_block, struct rg_verdict *v)
 	}
 }
 
+/* rg_dnsbl_eom - the X-DNSBL header of a tagged client */
 void
 rg_dnsbl_eom(struct rg_conn *c, struct rg_verdict *v)
 {
@@ -267,12 +272,14 @@ rg_dnsbl_eom(struct rg_conn *c, struct rg_verdict *v)
 		rg_verdict_add_header(v, "X-DNSBL", c->dnsbl->summary, 0);
 }
 
+/* rg_dnsbl_summary - the scored result, once decided */
 const char *
 rg_dnsbl_summary(const struct rg_conn *c)
 {
 	return c->dnsbl != NULL && c->dnsbl->decided ? c->dnsbl->summary : NULL;
 }
 
+/* rg_dnsbl_free - release the state and any queries in flight */
 void
 rg_dnsbl_free(struct rg_conn *c)
 {

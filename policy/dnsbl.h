@@ -89,7 +89,8 @@ int rg_dnsbl_warn_due(const char *zone, time_t now);
 /* rg_dnsbl_start - start the queries for c's client (at CONNECT) */
 void rg_dnsbl_start(struct rg_conn *c);
 /*
- * rg_dnsbl_decide - wait for the answers once, score, note the result;
+ * rg_dnsbl_decide - wait for the answers once (starting the queries if
+ * rg_dnsbl_start was not called), score, note the result;
  * unless skip_block (trusted or authenticated client) or a DNSWL hit,
  * a score at or over dnsbl_threshold rejects, tempfails or tags.
  * Leaves v alone when it is already final.

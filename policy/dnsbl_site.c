@@ -112,6 +112,7 @@ site_zone_ok(const char *z)
 	return 1;
 }
 
+/* rg_dnsbl_site_parse - zone[=filter][*weight], as postscreen */
 int
 rg_dnsbl_site_parse(const char *spec, struct rg_dnsbl_site *out, char *why,
     size_t whysize)
@@ -149,6 +150,7 @@ rg_dnsbl_site_parse(const char *spec, struct rg_dnsbl_site *out, char *why,
 	return 0;
 }
 
+/* rg_dnsbl_site_release - free one parsed entry */
 void
 rg_dnsbl_site_release(struct rg_dnsbl_site *s)
 {
@@ -156,6 +158,7 @@ rg_dnsbl_site_release(struct rg_dnsbl_site *s)
 	s->zone = NULL;
 }
 
+/* rg_dnsbl_sites_free - free a list of entries */
 void
 rg_dnsbl_sites_free(struct rg_dnsbl_sites *l)
 {
@@ -166,6 +169,7 @@ rg_dnsbl_sites_free(struct rg_dnsbl_sites *l)
 	l->n = 0;
 }
 
+/* rg_dnsbl_classify - what one answer address means for this list */
 enum rg_dnsbl_answer
 rg_dnsbl_classify(const struct rg_dnsbl_site *s, const struct in_addr *a)
 {
@@ -213,6 +217,7 @@ dnsbl_qname6(const unsigned char *b, const char *zone, char *out, size_t size)
 	return n < 0 || (size_t)n >= size || n > RG_DNS_QNAME_MAX ? -1 : 0;
 }
 
+/* rg_dnsbl_qname - the RFC 5782 query name for an address */
 int
 rg_dnsbl_qname(const struct sockaddr *sa, const char *zone, char *out,
     size_t size)
@@ -231,6 +236,7 @@ rg_dnsbl_qname(const struct sockaddr *sa, const char *zone, char *out,
 	return dnsbl_qname6(a6->s6_addr, zone, out, size);
 }
 
+/* rg_dnsbl_warn_due - at most one warning per zone per RG_DNSBL_WARN_EVERY */
 int
 rg_dnsbl_warn_due(const char *zone, time_t now)
 {
@@ -291,6 +297,7 @@ dnsbl_site_item(struct rg_conf_ctx *cx, const char *item, const char *file,
 	return 0;
 }
 
+/* dnsbl_parse_sites - dnsbl_sites or dnswl_sites, with file: lists */
 static int
 dnsbl_parse_sites(struct rg_conf_ctx *cx, const struct rg_param *p,
     const char *value, void *dst)
@@ -300,6 +307,7 @@ dnsbl_parse_sites(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return rg_conf_foreach_item(cx, value, dnsbl_site_item, &dp);
 }
 
+/* dnsbl_free_sites - release a parsed list */
 static void
 dnsbl_free_sites(void *dst)
 {

@@ -545,6 +545,20 @@ test_actions(void)
 	    "zen.test=127.0.0.2 score=1");
 	run_end(&r);
 
+	RGT_CASE("decide without start: the queries start then");
+	{
+		struct rg_buf err = RG_BUF_INIT;
+		struct sockaddr_storage ss;
+
+		r.c = rg_conn_new(load(BASE "dnsbl_sites = zen.test\n", &err), 1);
+		rg_conn_set_client(r.c, "client.test", sa_from("192.0.2.7", &ss));
+		rg_verdict_init(&r.v);
+		rg_dnsbl_decide(r.c, 0, &r.v);
+		RGT_INTEQ(r.v.action, RG_ACT_REJECT);
+		run_end(&r);
+		rg_buf_release(&err);
+	}
+
 	RGT_CASE("decided before any message: summary kept for later");
 	run_start(&r, BASE "dnsbl_sites = zen.test=127.0.0.4\n", "192.0.2.8");
 	rg_dnsbl_decide(r.c, 0, &r.v);
