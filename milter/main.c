@@ -31,6 +31,7 @@
 #include <libmilter/mfapi.h>
 
 #include "../policy/conf.h"
+#include "../policy/dns.h"
 #include "../policy/log.h"
 #include "../policy/settings.h"
 #include "../policy/strutil.h"
@@ -441,6 +442,19 @@ main(int argc, char **argv)
 		ready_fd = main_daemonize();
 	main_pidfile(pidfile);
 	main_drop_privileges(conf, spec);
+	/*
+	 * The resolver's threads start here: after the fork (threads do not
+	 * survive it), after the privilege drop (files it reads must be
+	 * readable by the user), before any milter thread (libunbound's
+	 * configuration calls are not thread-safe).
+	 */
+	struct rg_buf dns_err = RG_BUF_INIT;
+	struct rg_dns *dns = rg_dns_open(conf, &dns_err);
+
+	if (dns == NULL)
+		rg_fatal("resolver: %s", rg_buf_cstr(&dns_err));
+	rg_buf_release(&dns_err);
+	rg_dns_set_default(dns);
 	/* read what is needed later now: after install, a reload may free conf */
 	int log_stderr = conf->core.log_target == RG_LT_STDERR;
 	char pidpath[4096];
@@ -488,6 +502,8 @@ main(int argc, char **argv)
 	rg_log_info("stopping on signal %d", sig);
 	smfi_stop();
 	pthread_join(milter_tid, NULL);
+	rg_dns_set_default(NULL);
+	rg_dns_close(dns);
 	if (*pidpath)
 		(void)unlink(pidpath);
 	rg_log_info("stopped");

@@ -12,6 +12,7 @@
 
 #include "authres.h"
 #include "buf.h"
+#include "dnsbl.h"
 #include "engine.h"
 #include "log.h"
 #include "relay.h"
@@ -24,6 +25,13 @@ rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "connect from %s[%s]",
 	    c->client_name, c->client_addr);
 	rg_relay_connect(c, v);
+	/*
+	 * The client's list lookups run while the SMTP dialogue goes on.
+	 * Trusted networks are never looked up; whether the client will log
+	 * in is not known yet, so everyone else is.
+	 */
+	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c))
+		rg_dnsbl_start(c);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&c->verdict);
 		rg_verdict_set(&c->verdict, v->action, v->check, v->rcode,
@@ -60,6 +68,8 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 
 	engine_auth_note(c);
 	rg_relay_mail(c, v);
+	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c))
+		rg_dnsbl_decide(c, rg_relay_is_authenticated(c), v);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&m->verdict);
 		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
@@ -143,6 +153,7 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 	struct rg_buf ar = RG_BUF_INIT;
 
 	if (!rg_verdict_is_final(v)) {
+		rg_dnsbl_eom(c, v);
 		engine_remove_forged(c, v);
 		rg_authres_format(m, engine_authserv_id(c), &ar);
 		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "conf.h"
+#include "dnsbl.h"
 #include "session.h"
 #include "settings.h"
 #include "strutil.h"
@@ -34,6 +35,7 @@ rg_conn_free(struct rg_conn *c)
 	if (c == NULL)
 		return NULL;
 	rg_msg_end(c);
+	rg_dnsbl_free(c);
 	rg_verdict_clear(&c->verdict);
 	rg_conf_release(c->conf);
 	free(c);

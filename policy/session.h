@@ -23,6 +23,7 @@
 #include "verdict.h"
 
 struct rg_conf;
+struct rg_dnsbl_conn;
 
 #define RG_HOST_MAX	256	/* RFC 1035: 255 octets */
 #define RG_ADDR_MAX	64	/* textual IPv6 with scope */
@@ -96,6 +97,7 @@ struct rg_conn {
 	unsigned nmsgs;
 	struct rg_msg *msg;	/* the message in progress, or NULL */
 	struct timespec start;
+	struct rg_dnsbl_conn *dnsbl;	/* DNSBL state (dnsbl.c), or NULL */
 };
 
 /* rg_conn_new - a connection pinning conf (caller's reference is taken) */

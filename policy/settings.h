@@ -12,6 +12,8 @@
 
 #include "conf.h"
 #include "relay.h"
+#include "dns.h"
+#include "dnsbl.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
 enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
@@ -46,6 +48,8 @@ struct rg_conf {
 
 	struct rg_core_conf core;
 	struct rg_relay_conf relay;
+	struct rg_dns_conf dns;
+	struct rg_dnsbl_conf dnsbl;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];

@@ -16,7 +16,8 @@
 #   RG_NO_MILTER=1        never start the milter, even with RG_BIN set
 #   RG_CONF               relayguard.conf body (appended after RG_CONF_BASE)
 #   RG_CONF_BASE          first lines of relayguard.conf; default sets socket,
-#                         log_target, log_level and local_domains = ours.example
+#                         log_target, log_level, dns_servers (the harness's
+#                         unbound) and local_domains = ours.example
 #                         (the test world: ours.example is ours, the rest foreign)
 #   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody"); may
 #                         name $RG_MILTER_PORT etc. like RG_CONF
@@ -362,6 +363,7 @@ rg__write_milter_conf() {
 	base=${RG_CONF_BASE-'socket = inet:$RG_MILTER_PORT@127.0.0.1
 log_target = stderr
 log_level = info
+dns_servers = 127.0.0.1@$DNS_PORT
 local_domains = ours.example'}
 	{
 		rg__subst "$base"
