@@ -17,6 +17,7 @@
 #include "log.h"
 #include "relay.h"
 #include "settings.h"
+#include "spf.h"
 #include "txlog.h"
 
 void
@@ -70,6 +71,8 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 	rg_relay_mail(c, v);
 	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c))
 		rg_dnsbl_decide(c, rg_relay_is_authenticated(c), v);
+	if (!rg_verdict_is_final(v))
+		rg_spf_check(c, v);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&m->verdict);
 		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
@@ -154,6 +157,7 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 
 	if (!rg_verdict_is_final(v)) {
 		rg_dnsbl_eom(c, v);
+		rg_spf_eom(c, v);
 		engine_remove_forged(c, v);
 		rg_authres_format(m, engine_authserv_id(c), &ar);
 		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);

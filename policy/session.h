@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "spf.h"
 #include "verdict.h"
 
 struct rg_conf;
@@ -66,6 +67,7 @@ struct rg_msg {
 	struct rg_note notes[RG_NOTES_MAX];
 	size_t nnotes;
 	struct rg_buf authres;	/* resinfo entries for Authentication-Results */
+	struct rg_spf_state spf;	/* SPF outcome, for DMARC and headers */
 	unsigned ar_seen;	/* Authentication-Results fields seen so far */
 	unsigned ar_forged[RG_AR_FORGED_MAX];	/* their 1-based indices */
 	size_t nar_forged;

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "relay.h"
+#include "spf.h"
 #include "dns.h"
 #include "dnsbl.h"
 
@@ -48,6 +49,7 @@ struct rg_conf {
 
 	struct rg_core_conf core;
 	struct rg_relay_conf relay;
+	struct rg_spf_conf spf;
 	struct rg_dns_conf dns;
 	struct rg_dnsbl_conf dnsbl;
 };

@@ -19,15 +19,17 @@ rg_assert_contains -F "$f" "Subject: $subject"
 rg_assert_contains -F "$f" 'Authentication-Results: mx.relayguard.test;'
 rg_assert_contains -F "$f" 'auth=pass smtp.auth=alice'
 
-# A client that did not log in gets "none".
+# A client that did not log in: no auth result, and SPF is checked.
 rg_send --from carol@far.example --to dave@ours.example \
 	--xclient-addr 198.51.100.9 --header "Subject: second $$" --body "hi" ||
 	rg_fail "swaks exited $?"
 rg_wait_sink 2
 rg_sink_grep -F "Subject: second $$" >/dev/null || rg_fail "second message missing"
-grep -l -F "Subject: second $$" "$T"/sink/* | head -1 | xargs grep -F \
-	'Authentication-Results: mx.relayguard.test; none' >/dev/null ||
-	rg_fail "second message lacks 'Authentication-Results: ...; none'"
+f2=$(grep -l -F "Subject: second $$" "$T"/sink/* | head -1)
+grep -A2 '^Authentication-Results: mx.relayguard.test;' "$f2" |
+	grep -q 'spf=none smtp.mailfrom=far.example' ||
+	rg_fail "second message lacks spf=none in Authentication-Results"
+grep -q 'auth=pass' "$f2" && rg_fail "second message claims an SMTP AUTH it did not have"
 
 # exactly one summary line per message, under the queue id Postfix logged
 qid=$(sed -n 's/^<- *250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\).*/\1/p' "$T/last.out")
