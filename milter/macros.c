@@ -1,11 +1,13 @@
 /*
  * macros.c - MTA macros (see macros.h)
  *
- * The lists below are what the policy reads at each stage. Postfix sends
- * them when the filter asks (milter protocol 6, smfi_setsymlist); Sendmail
- * sends what Milter.macros.* in sendmail.cf names, which the contrib
- * snippet sets to the same lists. TLS facts are asked for at MAIL as well
- * as HELO because STARTTLS comes after the first EHLO.
+ * The lists below are what the policy reads at each stage. Postfix
+ * (milter protocol 6) and Sendmail 8.14 and later send them when the
+ * filter asks with smfi_setsymlist, and the filter's list replaces the
+ * MTA's own for that stage; the lists in the contrib snippets serve MTAs
+ * that cannot be asked. Both MTAs use the same names for every macro read
+ * here. TLS facts are asked for at MAIL as well as HELO because STARTTLS
+ * comes after the first EHLO.
  */
 #include <stdio.h>
 #include <string.h>

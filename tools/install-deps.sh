@@ -4,7 +4,9 @@
 # usage: tools/install-deps.sh build|test
 #   build  compilers, autoconf and the libraries relayguard links
 #   test   build, plus the real services the integration tests start
-#          (Postfix, redis-server, unbound) and the clients that drive them
+#          (Postfix, redis-server, unbound) and the clients that drive them;
+#          m4 and libwrap0 are for the Sendmail test, which unpacks
+#          sendmail-bin itself (installing it would remove postfix)
 #
 # Only packages not yet installed are fetched. Must run as root (apt-get);
 # as another user it only reports what is missing.
@@ -17,7 +19,11 @@ libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 libhiredis-dev libunbound-dev libpsl-dev libssl-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
+<<<<<<< HEAD
 gettext-base libnet-ssleay-perl bc"
+=======
+gettext-base libnet-ssleay-perl m4 libwrap0"
+>>>>>>> sendmail
 
 case "$mode" in
 build) pkgs=$build_pkgs ;;

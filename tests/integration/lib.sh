@@ -26,9 +26,17 @@
 #   RG_POSTFIX_EXTRA      extra main.cf lines "name = value", one per line;
 #                         applied with postconf -e, so they override defaults
 #   RG_POSTFIX_MASTER_EXTRA  raw lines appended to master.cf
+#   RG_NO_POSTFIX=1       do not start Postfix (a test that brings its own
+#                         MTA, e.g. t_sendmail.sh; rg_send then needs
+#                         RG_SMTP_PORT set by the test)
 #   RG_KEEP=1             keep $T after the test even when it passed
 #   rg_dns_add RR         add an unbound local-data record
 #   rg_dns_add_zone_cfg L add a raw unbound server: line
+# At any time:
+#   rg_port VAR           set VAR to a free port no other service here uses
+#   rg_at_stop CMD        run CMD (eval) first in rg_harness_stop, also on
+#                         failure and on signals: stop what the test started
+#   RG_EXTRA_LOGS         more files rg_fail shows the tail of
 # Ports and $T are unknown until start, so RG_CONF, RG_CONF_BASE,
 # RG_POSTFIX_EXTRA and RG_POSTFIX_MASTER_EXTRA may refer to $T, $SINK_PORT,
 # $REDIS_PORT, $DNS_PORT, $RG_MILTER_PORT and $RG_SMTP_PORT literally (single
@@ -55,6 +63,7 @@ RG__PORTS=""        # ports handed out by this harness
 RG__STOPPED=0
 RG__STARTED=0
 RG__FAILED=0
+RG__AT_STOP=()      # rg_at_stop commands
 
 # ---------------------------------------------------------------- messages
 
@@ -76,6 +85,10 @@ rg_fail() {
 		[ -f "$T/last.out" ] && rg_tail "$T/last.out" 30
 		rg_tail "$T/postfix.log" 25
 		rg_tail "$T/relayguard.log" 25
+		local f
+		for f in ${RG_EXTRA_LOGS:-}; do
+			rg_tail "$f" 25
+		done
 	fi
 	exit 1
 }
@@ -164,6 +177,12 @@ rg__pick_port() {
 	return 1
 }
 
+# rg_port VAR - set the variable named VAR to a free port (see above).
+rg_port() {
+	rg__pick_port || rg_fail "no free port for $1"
+	printf -v "$1" '%s' "$RG__PORT"
+}
+
 # rg__listening PORT [PID] [tcp|udp] - true when PORT listens, and when PID
 # is given, when PID owns the socket (so a stranger on the port does not
 # count as our server being up).
@@ -236,6 +255,7 @@ rg_sink_count() {
 # rg__queue_active - true while Postfix has a message in the active queue
 # (postqueue marks those with "*" after the queue id).
 rg__queue_active() {
+	[ -d "$T/postfix" ] || return 1
 	postqueue -c "$T/postfix" -p 2>/dev/null | grep -Eq '^[0-9A-Za-z]+\*'
 }
 
@@ -788,13 +808,21 @@ rg_harness_start() {
 		[ -x "$RG_BIN" ] || rg_fail "no relayguard daemon at $RG_BIN (build it, or set RG_BIN)"
 		rg__start_milter
 	fi
-	rg__start_postfix
+	if [ "${RG_NO_POSTFIX:-0}" != 1 ]; then
+		rg__start_postfix
+	fi
 	{
 		echo "T=$T"
 		echo "RG_SMTP_PORT=$RG_SMTP_PORT SINK_PORT=$SINK_PORT REDIS_PORT=$REDIS_PORT"
 		echo "DNS_PORT=$DNS_PORT RG_MILTER_PORT=${RG_MILTER_PORT:-}"
 		echo "RG_POSTFIX_MILTER=${RG_POSTFIX_MILTER:-}"
 	} >"$T/harness.env"
+}
+
+# rg_at_stop CMD - have rg_harness_stop eval CMD before it stops anything
+# else (in the order given); CMD must not exit.
+rg_at_stop() {
+	RG__AT_STOP+=("$1")
 }
 
 # rg_harness_stop - stop everything rg_harness_start started and remove $T
@@ -805,6 +833,12 @@ rg_harness_stop() {
 	set +e
 	[ "$RG__STARTED" = 1 ] && [ "$RG__STOPPED" = 0 ] || return 0
 	RG__STOPPED=1
+	# the test's own services first: they may talk to the others
+	local cmd
+	for cmd in "${RG__AT_STOP[@]}"; do
+		eval "$cmd"
+	done
+	RG__AT_STOP=()
 	# Postfix first, so it stops talking to the milter and the sink.
 	rg__stop_postfix
 	[ -n "${RG_MILTER_PID:-}" ] && rg__kill_wait "$RG_MILTER_PID" 10
