@@ -19,11 +19,7 @@ libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 libhiredis-dev libunbound-dev libpsl-dev libssl-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
-<<<<<<< HEAD
-gettext-base libnet-ssleay-perl bc"
-=======
-gettext-base libnet-ssleay-perl m4 libwrap0"
->>>>>>> sendmail
+gettext-base libnet-ssleay-perl bc m4 libwrap0"
 
 case "$mode" in
 build) pkgs=$build_pkgs ;;
