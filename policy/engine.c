@@ -12,6 +12,7 @@
 
 #include "authres.h"
 #include "buf.h"
+#include "dmarc.h"
 #include "dnsbl.h"
 #include "engine.h"
 #include "log.h"
@@ -156,8 +157,12 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 	struct rg_buf ar = RG_BUF_INIT;
 
 	if (!rg_verdict_is_final(v)) {
+		struct rg_dmarc_outcome dmarc;
+
 		rg_dnsbl_eom(c, v);
 		rg_spf_eom(c, v);
+		/* DKIM results join here once DKIM verification is wired */
+		rg_dmarc_eom(c, NULL, 0, v, &dmarc);
 		engine_remove_forged(c, v);
 		rg_authres_format(m, engine_authserv_id(c), &ar);
 		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);

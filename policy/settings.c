@@ -118,6 +118,7 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "core", rg_core_params, offsetof(struct rg_conf, core), NULL },
 	{ "relay", rg_relay_params, offsetof(struct rg_conf, relay), NULL },
 	{ "spf", rg_spf_params, offsetof(struct rg_conf, spf), NULL },
+	{ "dmarc", rg_dmarc_params, offsetof(struct rg_conf, dmarc), NULL },
 	{ "dns", rg_dns_params, offsetof(struct rg_conf, dns), NULL },
 	{ "dnsbl", rg_dnsbl_params, offsetof(struct rg_conf, dnsbl), NULL },
 	{ NULL, NULL, 0, NULL }

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "conf.h"
+#include "dmarc.h"
 #include "relay.h"
 #include "spf.h"
 #include "dns.h"
@@ -50,6 +51,7 @@ struct rg_conf {
 	struct rg_core_conf core;
 	struct rg_relay_conf relay;
 	struct rg_spf_conf spf;
+	struct rg_dmarc_conf dmarc;
 	struct rg_dns_conf dns;
 	struct rg_dnsbl_conf dnsbl;
 };

@@ -30,7 +30,7 @@ main(void)
 		}
 		printf("\n# %s%s\n", p->doc, (p->flags & RG_CF_RESTART) ?
 		    " (restart)" : "");
-		printf("#%s = %s\n", p->name, p->def);
+		printf("#%s =%s%s\n", p->name, p->def[0] ? " " : "", p->def);
 	}
 	return 0;
 }

@@ -110,7 +110,8 @@ test_contrib_conf(void)
 		for (size_t i = 0; i < rg_conf_param_count(); i++) {
 			const struct rg_param *p = rg_conf_param_at(i, NULL);
 
-			snprintf(want, sizeof(want), "#%s = %s\n", p->name, p->def);
+			snprintf(want, sizeof(want), "#%s =%s%s\n", p->name,
+			    p->def[0] ? " " : "", p->def);
 			if (strcmp(line, want) == 0)
 				found++;
 		}
