@@ -115,6 +115,7 @@ const struct rg_param rg_core_params[] = {
 
 const struct rg_conf_section rg_conf_sections[] = {
 	{ "core", rg_core_params, offsetof(struct rg_conf, core), NULL },
+	{ "kv", rg_kv_params, offsetof(struct rg_conf, kv), rg_kv_conf_check },
 	{ NULL, NULL, 0, NULL }
 };
 
