@@ -6,7 +6,12 @@
 . "$(dirname "$0")/lib.sh"
 
 RG_NO_MILTER=1
-bin=${RG_KV_REDIS_TEST:-$RG_TOP_DIR/${RG_BUILD:-build}/tests/unit/kv_redis_test}
+# the test binary of the build whose daemon is under test (check.sh sets
+# RG_BIN to build/ or build-asan/), unless RG_KV_REDIS_TEST names one
+if [ -z "${RG_KV_REDIS_TEST:-}" ] && [ -n "${RG_BIN:-}" ]; then
+	RG_KV_REDIS_TEST=$(dirname "$RG_BIN")/tests/unit/kv_redis_test
+fi
+bin=${RG_KV_REDIS_TEST:-$RG_TOP_DIR/build/tests/unit/kv_redis_test}
 [ -x "$bin" ] || rg_fail "no $bin (run make)"
 rg_harness_start
 

@@ -386,6 +386,9 @@ race_thread(void *arg)
 			atomic_fetch_add(&r->errors, 1);
 		else if (res[0].allowed)
 			atomic_fetch_add(&r->allowed[(id + j) % KEYS], 1);
+		/* every call writes: the most chances to lose an update */
+		if (rg_kv_count_add(r->kv, "r:all", 1, 60000, NULL, NULL) != RG_KV_OK)
+			atomic_fetch_add(&r->errors, 1);
 		if (rg_kv_check(r->kv, pair, 2, res, NULL) != RG_KV_OK)
 			atomic_fetch_add(&r->errors, 1);
 		else if (res[0].allowed && res[1].allowed)
@@ -433,6 +436,8 @@ test_threads(void)
 		total += atomic_load(&r.allowed[k]);
 	}
 	RGT_INTEQ(total, KEYS * LIMIT);
+	RGT_CASE("8 threads x 10000 on one key without limit: no update lost");
+	RGT_INTEQ(kvs_count(&f, "r:all", 60000), THREADS * ROUNDS);
 	RGT_CASE("8 threads: two keys at once, all or nothing");
 	RGT_INTEQ(atomic_load(&r.pair_allowed), 5000);
 	RGT_INTEQ(kvs_count(&f, "r:p0", 60000), 5000);

@@ -1,8 +1,9 @@
 /*
  * kv_redis_test.c - the Redis store against a real redis-server: the same
  * semantics as the memory store (kv_suite.h), keys carry the prefix and a
- * TTL, NOSCRIPT recovery, 8 threads with exact counts, AUTH, a unix
- * socket, Redis killed and restarted, Redis slow (DEBUG SLEEP).
+ * TTL, NOSCRIPT recovery, a connection closed by the server, 8 threads
+ * with exact counts, AUTH, a unix socket, Redis killed and restarted,
+ * Redis slow (DEBUG SLEEP).
  *
  * Environment (tests/integration/t_kv_redis.sh sets it):
  *   RG_TEST_REDIS=127.0.0.1:PORT   the server; unset: skip, "0 passed, 0 failed"
@@ -213,6 +214,11 @@ test_noscript(void)
 		RGT_INTEQ(rg_kv_check(kv, ops, 2, res, &why), RG_KV_OK);
 		RGT_INTEQ(res[1].count, 2);
 	}
+	RGT_CASE("a connection the server closed is replaced, no failure");
+	freeReplyObject(admin("CLIENT KILL TYPE normal SKIPME yes"));
+	usleep(50 * 1000);
+	RGT_INTEQ(rg_kv_count_add(kv, "ns:k", 1, 60000, &n, &why), RG_KV_OK);
+	RGT_INTEQ(n, 4);
 	rg_buf_release(&why);
 	rg_kv_free(kv);
 }
