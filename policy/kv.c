@@ -89,7 +89,8 @@ kv_key_bad(const char *key, int empty_ok, struct rg_buf *why)
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
-			kv_fail(RG_KV_INVAL, why, "key contains a control character");
+			kv_fail(RG_KV_INVAL, why, "key contains a control "
+			    "character");
 			return 1;
 		}
 	return 0;
@@ -148,8 +149,8 @@ kv_op_bad(const struct rg_kv_op *op, struct rg_buf *why)
 	if (op->add < 0 || op->add > RG_KV_COUNT_MAX ||
 	    op->window_ms < 1 || op->window_ms > RG_KV_WINDOW_MAX ||
 	    op->limit < RG_KV_NOLIMIT || op->limit > RG_KV_COUNT_MAX) {
-		kv_fail(RG_KV_INVAL, why, "%s: add, window or limit out of range",
-		    op->key);
+		kv_fail(RG_KV_INVAL, why, "%s: add, window or limit out of "
+		    "range", op->key);
 		return 1;
 	}
 	return 0;
@@ -172,7 +173,8 @@ rg_kv_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(ops[i].key, ops[j].key) == 0)
 				return kv_done(kv, kv_fail(RG_KV_INVAL, why,
-				    "%s: key given twice", ops[i].key), why, wl);
+				    "%s: key given twice", ops[i].key), why,
+				    wl);
 	}
 	return kv_done(kv, kv->be->check(kv, ops, nops, res, why), why, wl);
 }
@@ -360,7 +362,8 @@ rg_kv_failure(struct rg_kv *kv, const struct rg_kv_conf *cf, const char *id,
 	    "kv: %s: counter store unavailable (%s); failure mode %s: %s",
 	    what ? what : "?", why && *why ? why : "no reason given",
 	    mode == RG_KV_FAIL_OPEN ? "open" : "tempfail",
-	    mode == RG_KV_FAIL_OPEN ? "limit skipped" : "client asked to retry");
+	    mode == RG_KV_FAIL_OPEN ? "limit skipped" :
+	    "client asked to retry");
 	return mode;
 }
 

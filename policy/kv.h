@@ -105,14 +105,15 @@ struct rg_kv_keys {
 	int truncated;		/* more keys matched than were returned */
 };
 
+/* monitoring counters; Redis-only and memory-only ones stay 0 otherwise */
 struct rg_kv_stats {
-	unsigned long long commands;	/* operations issued (Redis: round trips) */
-	unsigned long long errors;	/* operations that ended in TEMPFAIL */
+	unsigned long long commands;	/* calls (rg_kv_check, _set, ...) */
+	unsigned long long errors;	/* calls that ended in TEMPFAIL */
 	unsigned long long timeouts;	/* Redis: replies not in time */
-	unsigned long long reconnects;	/* Redis: connection attempts after a failure */
-	unsigned long long failmode;	/* failure-mode activations (rg_kv_failure) */
+	unsigned long long reconnects;	/* Redis: connecting after a failure */
+	unsigned long long failmode;	/* rg_kv_failure calls */
 	unsigned long long entries;	/* memory: entries held now */
-	unsigned long long evictions;	/* memory: live entries evicted at the cap */
+	unsigned long long evictions;	/* memory: live entries evicted */
 	unsigned long long expired;	/* memory: expired entries reclaimed */
 };
 
@@ -214,7 +215,7 @@ const char *rg_kv_status_name(enum rg_kv_status st);
  * st is the state to store (with the add); 0 otherwise, st unusable.
  */
 struct rg_kv_win {
-	long long window;	/* ms; a stored counter with another window restarts */
+	long long window;	/* ms; another window restarts the counter */
 	long long bucket;	/* index of the current bucket: time / window */
 	long long cur;		/* count in the current bucket */
 	long long prev;		/* count in the bucket before */

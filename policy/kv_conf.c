@@ -45,9 +45,9 @@ kvc_parse_server(struct rg_conf_ctx *cx, const struct rg_param *p,
 
 	if (strncmp(v, "unix:", 5) == 0) {
 		if (v[5] != '/' || strlen(v + 5) >= KV_UNIX_PATH_MAX) {
-			rg_conf_perror(cx, "%s: unix socket path must be absolute "
-			    "and shorter than %d bytes: \"%s\"", p->name,
-			    KV_UNIX_PATH_MAX, v);
+			rg_conf_perror(cx, "%s: unix socket path must be "
+			    "absolute and shorter than %d bytes: \"%s\"",
+			    p->name, KV_UNIX_PATH_MAX, v);
 			return -1;
 		}
 		s->path = rg_xstrdup(v + 5);
@@ -57,8 +57,8 @@ kvc_parse_server(struct rg_conf_ctx *cx, const struct rg_param *p,
 		host = v + 1;
 		if ((end = strchr(host, ']')) == NULL ||
 		    (end[1] != '\0' && end[1] != ':')) {
-			rg_conf_perror(cx, "%s: expected [address]:port, not \"%s\"",
-			    p->name, v);
+			rg_conf_perror(cx, "%s: expected [address]:port, "
+			    "not \"%s\"", p->name, v);
 			return -1;
 		}
 		colon = end[1] == ':' ? end + 1 : NULL;
@@ -66,15 +66,15 @@ kvc_parse_server(struct rg_conf_ctx *cx, const struct rg_param *p,
 		colon = strchr(v, ':');
 		end = colon ? colon : v + strlen(v);
 		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-			rg_conf_perror(cx, "%s: write an IPv6 address in brackets: "
-			    "[%s]:6379", p->name, v);
+			rg_conf_perror(cx, "%s: write an IPv6 address in "
+			    "brackets: [%s]:6379", p->name, v);
 			return -1;
 		}
 	}
 	s->port = colon ? kvc_parse_port(colon + 1) : 6379;
 	if (end == host || s->port < 0) {
-		rg_conf_perror(cx, "%s: expected host:port or unix:/path, not \"%s\"",
-		    p->name, v);
+		rg_conf_perror(cx, "%s: expected host:port or unix:/path, "
+		    "not \"%s\"", p->name, v);
 		return -1;
 	}
 	s->host = rg_xstrndup(host, (size_t)(end - host));
@@ -124,7 +124,8 @@ kvc_parse_secret(struct rg_conf_ctx *cx, const struct rg_param *p,
 	if (*v == '\0')
 		return 0;
 	if (v[0] != '/') {
-		rg_conf_perror(cx, "%s: path must be absolute: \"%s\"", p->name, v);
+		rg_conf_perror(cx, "%s: path must be absolute: \"%s\"",
+		    p->name, v);
 		return -1;
 	}
 	if ((fd = open(v, O_RDONLY | O_NOCTTY | O_NONBLOCK)) < 0 ||
@@ -179,8 +180,8 @@ kvc_parse_prefix(struct rg_conf_ctx *cx, const struct rg_param *p,
 	}
 	for (const char *c = v; *c; c++)
 		if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
-			rg_conf_perror(cx, "%s: white space or control character "
-			    "in \"%s\"", p->name, v);
+			rg_conf_perror(cx, "%s: white space or control "
+			    "character in \"%s\"", p->name, v);
 			return -1;
 		}
 	*(char **)dst = rg_xstrdup(v);

@@ -23,7 +23,8 @@ struct rg_kv_backend {
 	enum rg_kv_status (*check)(struct rg_kv *kv, const struct rg_kv_op *ops,
 	    size_t nops, struct rg_kv_res *res, struct rg_buf *why);
 	enum rg_kv_status (*set)(struct rg_kv *kv, const char *key,
-	    const void *value, size_t len, long long ttl_ms, struct rg_buf *why);
+	    const void *value, size_t len, long long ttl_ms,
+	    struct rg_buf *why);
 	enum rg_kv_status (*get)(struct rg_kv *kv, const char *key,
 	    struct rg_buf *val, struct rg_buf *why);
 	enum rg_kv_status (*del)(struct rg_kv *kv, const char *key,

@@ -44,7 +44,7 @@ struct kvm_entry {
 	long long expire;	/* ms since the epoch; 0: never */
 	size_t hidx;		/* place in the shard's heap, or KVM_NOHEAP */
 	enum kvm_type type;
-	int pinned;		/* used by the call in progress: not evictable */
+	int pinned;		/* used by the call in progress: kept */
 	struct rg_kv_win win;	/* KVM_WIN */
 	char *val;		/* KVM_STR, NUL-terminated copy */
 	size_t vlen;
@@ -56,7 +56,7 @@ struct kvm_shard {
 	pthread_mutex_t mu;
 	struct kvm_entry **tab;
 	size_t nbuckets, n;
-	struct kvm_entry **heap;	/* min-heap on expire; entries with expiry */
+	struct kvm_entry **heap;	/* min-heap on expire */
 	size_t hn, hcap;
 } __attribute__((aligned(64)));	/* one cache line per lock */
 
@@ -97,7 +97,8 @@ kvm_heap_down(struct kvm_shard *s, size_t i)
 	size_t c;
 
 	while ((c = 2 * i + 1) < s->hn) {
-		if (c + 1 < s->hn && s->heap[c + 1]->expire < s->heap[c]->expire)
+		if (c + 1 < s->hn &&
+		    s->heap[c + 1]->expire < s->heap[c]->expire)
 			c++;
 		if (s->heap[c]->expire >= e->expire)
 			break;
@@ -137,7 +138,8 @@ kvm_set_expiry(struct kvm_shard *s, struct kvm_entry *e, long long expire)
 	if (e->hidx == KVM_NOHEAP) {
 		if (s->hn == s->hcap) {
 			s->hcap = s->hcap ? s->hcap * 2 : 16;
-			s->heap = rg_xreallocarray(s->heap, s->hcap, sizeof(*s->heap));
+			s->heap = rg_xreallocarray(s->heap, s->hcap,
+			    sizeof(*s->heap));
 		}
 		kvm_heap_set(s, s->hn++, e);
 	}
@@ -296,7 +298,8 @@ kvm_evict_one(struct kvm *m, struct kvm_shard **held, size_t nheld,
 		if (!h && pthread_mutex_trylock(&s->mu) != 0)
 			continue;
 		e = kvm_victim(s);
-		if (e != NULL && (victim == NULL || e->expire < victim->expire)) {
+		if (e != NULL &&
+		    (victim == NULL || e->expire < victim->expire)) {
 			if (best != NULL && !best_held)
 				pthread_mutex_unlock(&best->mu);
 			best = s;
@@ -308,7 +311,8 @@ kvm_evict_one(struct kvm *m, struct kvm_shard **held, size_t nheld,
 	}
 	if (victim == NULL)
 		return -1;
-	atomic_fetch_add(victim->expire <= now ? &m->expired : &m->evictions, 1);
+	atomic_fetch_add(victim->expire <= now ? &m->expired : &m->evictions,
+	    1);
 	kvm_unlink(best, victim);
 	if (!best_held)
 		pthread_mutex_unlock(&best->mu);
@@ -398,7 +402,7 @@ kvm_lock_set(struct kvm *m, const uint64_t *h, size_t n,
 
 		for (j = nheld; j > 0 && held[j - 1] > s; j--)
 			held[j] = held[j - 1];
-		if (j > 0 && held[j - 1] == s) {	/* already there: undo */
+		if (j > 0 && held[j - 1] == s) {	/* held already: undo */
 			memmove(&held[j], &held[j + 1],
 			    (nheld - j) * sizeof(*held));
 			continue;
@@ -478,7 +482,8 @@ kvm_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
 		h[i] = kvm_hash(m, ops[i].key);
 	nheld = kvm_lock_set(m, h, nops, held);
 	for (i = 0; i < nops; i++) {
-		e[i] = kvm_lookup(m, kvm_shard_of(m, h[i]), h[i], ops[i].key, now);
+		e[i] = kvm_lookup(m, kvm_shard_of(m, h[i]), h[i], ops[i].key,
+		    now);
 		if (e[i] != NULL && e[i]->type != KVM_WIN) {
 			rc = kvm_wrongtype(ops[i].key, "a value", why);
 			break;
@@ -496,7 +501,8 @@ kvm_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
 	    (rc = kvm_commit(m, ops, nops, h, e, st, held, nheld, now, why)) ==
 	    RG_KV_OK)
 		for (size_t j = 0; j < nops; j++)
-			res[j].count = rg_kv_count_sum(res[j].count, ops[j].add);
+			res[j].count = rg_kv_count_sum(res[j].count,
+			    ops[j].add);
 	for (size_t j = 0; j < i; j++)
 		if (e[j] != NULL)
 			e[j]->pinned = 0;
@@ -627,6 +633,17 @@ kvm_incr(struct rg_kv *kv, const char *key, long long delta, long long limit,
 	return rc;
 }
 
+/* kvm_scan_chain - keys of one hash chain that match, until max + 1 */
+static void
+kvm_scan_chain(const struct kvm_entry *e, const char *prefix, size_t plen,
+    long long now, size_t max, struct rg_kv_keys *out)
+{
+	for (; e != NULL && out->n <= max; e = e->next)
+		if ((e->expire == 0 || e->expire > now) &&
+		    strncmp(e->key, prefix, plen) == 0)
+			rg_kv_keys_add(out, e->key, strlen(e->key));
+}
+
 static enum rg_kv_status
 kvm_scan(struct rg_kv *kv, const char *prefix, size_t max,
     struct rg_kv_keys *out, struct rg_buf *why)
@@ -641,11 +658,7 @@ kvm_scan(struct rg_kv *kv, const char *prefix, size_t max,
 
 		pthread_mutex_lock(&s->mu);
 		for (size_t b = 0; b < s->nbuckets && out->n <= max; b++)
-			for (struct kvm_entry *e = s->tab[b]; e && out->n <= max;
-			    e = e->next)
-				if ((e->expire == 0 || e->expire > now) &&
-				    strncmp(e->key, prefix, plen) == 0)
-					rg_kv_keys_add(out, e->key, strlen(e->key));
+			kvm_scan_chain(s->tab[b], prefix, plen, now, max, out);
 		pthread_mutex_unlock(&s->mu);
 	}
 	return RG_KV_OK;
@@ -683,7 +696,8 @@ kvm_seed(struct kvm *m)
 
 	if (getrandom(m->seed, sizeof(m->seed), 0) == (ssize_t)sizeof(m->seed))
 		return;
-	rg_log_warn("kv: getrandom failed; memory store hash key from the clock");
+	rg_log_warn("kv: getrandom failed; the memory store's hash key "
+	    "comes from the clock");
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
 	    ((uint64_t)getpid() << 17) ^ (uint64_t)(uintptr_t)m;
@@ -699,7 +713,7 @@ kvm_open(const struct rg_kv_conf *cf, struct rg_buf *why)
 
 	if (cf->mem_max_entries < 1) {
 		if (why != NULL)
-			rg_buf_puts(why, "kv_mem_max_entries must be at least 1");
+			rg_buf_puts(why, "kv_mem_max_entries below 1");
 		return NULL;
 	}
 	/* the shards are cache-line aligned, which calloc does not promise */
@@ -715,7 +729,8 @@ kvm_open(const struct rg_kv_conf *cf, struct rg_buf *why)
 	for (size_t i = 0; i < KVM_SHARDS; i++) {
 		pthread_mutex_init(&m->shard[i].mu, NULL);
 		m->shard[i].nbuckets = KVM_MIN_BUCKETS;
-		m->shard[i].tab = rg_xcalloc(KVM_MIN_BUCKETS, sizeof(struct kvm_entry *));
+		m->shard[i].tab = rg_xcalloc(KVM_MIN_BUCKETS,
+		    sizeof(*m->shard[i].tab));
 	}
 	return m;
 }

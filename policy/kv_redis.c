@@ -8,250 +8,69 @@
  * one round trip; NOSCRIPT (Redis restarted, SCRIPT FLUSH) reloads it and
  * retries once. The script sets every key's expiry itself.
  *
- * hiredis connects and parses; we send and read ourselves (send with
- * MSG_NOSIGNAL, poll against one deadline), so a call never waits longer
- * than redis_connect_timeout (connecting and logging in) plus
- * redis_command_timeout (the operation), and a reply is capped at
- * KVR_REPLY_MAX bytes. After a failure to connect, or a command timeout,
- * the whole store fails fast for redis_reconnect_delay, doubling up to
- * redis_reconnect_max_delay, while one thread at a time probes.
+ * hiredis connects and parses; kv_redis_io.c sends and reads against one
+ * deadline, so a call never waits longer than redis_connect_timeout
+ * (connecting and logging in) plus redis_command_timeout (the operation),
+ * and caps what a round trip may read. After a failure to connect, or a
+ * command timeout, the whole store fails fast for redis_reconnect_delay,
+ * doubling up to redis_reconnect_max_delay, while one thread at a time
+ * probes (kv_backoff.c).
  *
  * A redisReply never leaves this file: each operation frees the replies
- * of the commands it issued. Public: rg_kv_redis_backend (through kv.h).
+ * of the commands it issued, after checking their type and size.
+ * Public: rg_kv_redis_backend (through kv.h). Thread-safe.
  */
 #include <errno.h>
-#include <poll.h>
-#include <stdarg.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <hiredis/hiredis.h>
-
-#include "kv_backoff.h"
-#include "kv_impl.h"
+#include "kv_redis_io.h"
 #include "log.h"
 #include "xalloc.h"
 
-#define KVR_REPLY_MAX	(1024 * 1024)	/* bytes read for one round trip */
 #define KVR_ARGV_MAX	(4 + 4 * RG_KV_OPS_MAX)
-#define KVR_SHA_LEN	40
 #define KVR_SCAN_COUNT	"500"
 #define KVR_SCAN_TIME_MAX 10000	/* ms for a whole rg_kv_scan */
 
-struct kvr {
-	char *host, *path, *password, *prefix;
-	char label[160];		/* host:port or unix:path, for logs */
-	int port;
-	long long db;
-	size_t plen;
-	long long connect_ms, command_ms;
-	pthread_key_t tls;		/* this store's struct kvr_conn per thread */
-	struct rg_kv_backoff backoff;	/* shared by all threads */
-	atomic_ullong timeouts, reconnects;
-};
-
-struct kvr_conn {
-	struct kvr_conn *next;		/* kvr_registry */
-	struct kvr *owner;
-	redisContext *c;		/* NULL: not connected */
-	int lost;			/* the last connection failed */
-	char sha[KVR_SHA_LEN + 1];
-};
-
-/* kvr_registry_mu protects kvr_registry, the list of every connection of
- * every store, and each connection's next */
-static pthread_mutex_t kvr_registry_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct kvr_conn *kvr_registry;
-
-enum kvr_io { KVR_IO_OK, KVR_IO_TIMEOUT, KVR_IO_EOF, KVR_IO_ERR,
-	KVR_IO_BIG, KVR_IO_PROTO };
-
-/* kvr_why - append a reason when the caller wants one */
-static void __attribute__((format(printf, 2, 3)))
-kvr_why(struct rg_buf *why, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL)
-		return;
-	va_start(ap, fmt);
-	rg_buf_vprintf(why, fmt, ap);
-	va_end(ap);
-}
-
-/* --- health: fail fast while Redis is down (kv_backoff.c) ------------ */
-
-/* kvr_may_connect - 0 while backing off or another thread probes */
-static int
-kvr_may_connect(struct kvr *r, struct rg_buf *why)
-{
-	long long wait;
-
-	if (rg_kv_backoff_may_try(&r->backoff, rg_kv_mono_ms(), &wait))
-		return 1;
-	kvr_why(why, "redis %s unavailable; next attempt in %lld ms", r->label,
-	    wait);
-	return 0;
-}
-
-/* kvr_failed - Redis is down or slow (reason names it): start or
- * lengthen the back-off */
-static void
-kvr_failed(struct kvr *r, const char *reason)
-{
-	long long delay = rg_kv_backoff_failed(&r->backoff, rg_kv_mono_ms());
-
-	if (delay > 0)
-		rg_log_warn("kv: %s; failing fast for %lld ms", reason, delay);
-}
-
-/* kvr_up - Redis answered: end the back-off */
-static void
-kvr_up(struct kvr *r)
-{
-	if (rg_kv_backoff_ok(&r->backoff))
-		rg_log_notice("kv: redis %s available again", r->label);
-}
-
-/* --- I/O against a deadline ------------------------------------------- */
-
-/* kvr_wait - poll fd for ev until deadline: 1 ready, 0 timeout, -1 error */
-static int
-kvr_wait(int fd, short ev, long long deadline)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	long long left;
-	int n;
-
-	for (;;) {
-		if ((left = deadline - rg_kv_mono_ms()) <= 0)
-			return 0;
-		if ((n = poll(&p, 1, (int)left)) >= 0)
-			return n > 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-static enum kvr_io
-kvr_send(redisContext *c, const char *p, size_t n, long long deadline)
-{
-	ssize_t w;
-	int k;
-
-	while (n > 0) {
-		if ((w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
-			p += w;
-			n -= (size_t)w;
-		} else if (w < 0 && errno == EINTR) {
-			continue;
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((k = kvr_wait(c->fd, POLLOUT, deadline)) <= 0)
-				return k == 0 ? KVR_IO_TIMEOUT : KVR_IO_ERR;
-		} else {
-			return KVR_IO_ERR;
-		}
-	}
-	return KVR_IO_OK;
-}
-
-/* kvr_recv - read one reply; *total counts the bytes of the round trip */
-static enum kvr_io
+/* kvr_recv - one reply by deadline; *total counts the round trip's bytes */
+static enum rg_kvr_io
 kvr_recv(redisContext *c, redisReply **rep, long long deadline, size_t *total)
 {
-	char buf[16384];
 	void *reply = NULL;
-	ssize_t n;
-	int k;
+	enum rg_kvr_io io = RG_KVR_IO_OK;
 
-	for (;;) {
+	while (io == RG_KVR_IO_OK) {
 		if (redisReaderGetReply(c->reader, &reply) != REDIS_OK)
-			return KVR_IO_PROTO;
+			return RG_KVR_IO_PROTO;
 		if (reply != NULL) {
 			*rep = reply;
-			return KVR_IO_OK;
+			return RG_KVR_IO_OK;
 		}
-		if ((k = kvr_wait(c->fd, POLLIN, deadline)) <= 0)
-			return k == 0 ? KVR_IO_TIMEOUT : KVR_IO_ERR;
-		if ((n = read(c->fd, buf, sizeof(buf))) == 0)
-			return KVR_IO_EOF;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return KVR_IO_ERR;
-		}
-		if ((*total += (size_t)n) > KVR_REPLY_MAX)
-			return KVR_IO_BIG;
-		if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK)
-			return KVR_IO_PROTO;
+		io = rg_kvr_fill(c, deadline, total);
 	}
-}
-
-/* kvr_drop - close this thread's connection */
-static void
-kvr_drop(struct kvr_conn *cn)
-{
-	if (cn->c != NULL)
-		redisFree(cn->c);
-	cn->c = NULL;
-	cn->lost = 1;
-}
-
-/* kvr_io_fail - explain an I/O failure, drop the connection */
-static void
-kvr_io_fail(struct kvr *r, struct kvr_conn *cn, enum kvr_io io, int err,
-    long long ms, struct rg_buf *why)
-{
-	char what[160], reason[400], eb[128];
-
-	switch (io) {
-	case KVR_IO_TIMEOUT:
-		snprintf(what, sizeof(what), "no reply within %lld ms", ms);
-		break;
-	case KVR_IO_EOF:
-		snprintf(what, sizeof(what), "connection closed by the server");
-		break;
-	case KVR_IO_BIG:
-		snprintf(what, sizeof(what), "reply over %d bytes", KVR_REPLY_MAX);
-		break;
-	case KVR_IO_PROTO:
-		snprintf(what, sizeof(what), "protocol error: %s",
-		    cn->c->reader->errstr);
-		break;
-	default:
-		snprintf(what, sizeof(what), "%s", strerror_r(err, eb, sizeof(eb)));
-	}
-	snprintf(reason, sizeof(reason), "redis %s: %s", r->label, what);
-	kvr_why(why, "%s", reason);
-	kvr_drop(cn);
-	if (io == KVR_IO_TIMEOUT) {
-		atomic_fetch_add(&r->timeouts, 1);
-		kvr_failed(r, reason);
-	}
+	return io;
 }
 
 /*
  * kvr_roundtrip - send the formatted commands in out and read nrep
- * replies by deadline; on failure none is returned and the connection is
- * dropped. The caller frees the replies.
+ * replies by deadline (ms: the time the caller allowed, for messages); on
+ * failure none is returned and the connection is dropped. The caller
+ * frees the replies.
  */
 static enum rg_kv_status
-kvr_roundtrip(struct kvr *r, struct kvr_conn *cn, const struct rg_buf *out,
-    redisReply **rep, size_t nrep, long long ms, struct rg_buf *why)
+kvr_roundtrip(struct rg_kvr *r, struct rg_kvr_conn *cn,
+    const struct rg_buf *out, redisReply **rep, size_t nrep,
+    long long deadline, long long ms, struct rg_buf *why)
 {
-	long long deadline = rg_kv_mono_ms() + ms;
-	enum kvr_io io;
+	enum rg_kvr_io io;
 	size_t total = 0, i = 0;
 	int err;
 
-	io = kvr_send(cn->c, out->data, out->len, deadline);
-	for (; io == KVR_IO_OK && i < nrep; i++)
+	io = rg_kvr_send(cn->c, out->data, out->len, deadline);
+	for (; io == RG_KVR_IO_OK && i < nrep; i++)
 		io = kvr_recv(cn->c, &rep[i], deadline, &total);
-	if (io == KVR_IO_OK)
+	if (io == RG_KVR_IO_OK)
 		return RG_KV_OK;
 	err = errno;
 	while (i-- > 0)
@@ -259,7 +78,7 @@ kvr_roundtrip(struct kvr *r, struct kvr_conn *cn, const struct rg_buf *out,
 			freeReplyObject(rep[i]);
 			rep[i] = NULL;
 		}
-	kvr_io_fail(r, cn, io, err, ms, why);
+	rg_kvr_io_fail(r, cn, io, err, ms, why);
 	return RG_KV_TEMPFAIL;
 }
 
@@ -281,39 +100,50 @@ kvr_format(struct rg_buf *out, int argc, const char **argv, const size_t *len)
 static struct timeval
 kvr_tv(long long ms)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct timeval tv = {
+		.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000
+	};
 
 	return tv;
 }
 
+/* kvr_reply_text - an error reply's text, for a reason */
+static const char *
+kvr_reply_text(const redisReply *rep)
+{
+	return rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply";
+}
+
 /* kvr_setup_reply - check the replies to AUTH, SELECT and SCRIPT LOAD */
 static int
-kvr_setup_reply(struct kvr_conn *cn, redisReply **rep, size_t n,
+kvr_setup_reply(struct rg_kvr_conn *cn, redisReply **rep, size_t n,
     struct rg_buf *why)
 {
+	const struct rg_kvr *r = cn->owner;
+
 	for (size_t i = 0; i + 1 < n; i++)
 		if (rep[i]->type != REDIS_REPLY_STATUS) {
-			kvr_why(why, "redis %s: %s: %.200s", cn->owner->label,
-			    i == 0 && cn->owner->password ?
-			    "AUTH" : "SELECT", rep[i]->type == REDIS_REPLY_ERROR ?
-			    rep[i]->str : "unexpected reply");
+			rg_kvr_why(why, "redis %s: %s: %.200s", r->label,
+			    i == 0 && r->password ? "AUTH" : "SELECT",
+			    kvr_reply_text(rep[i]));
 			return -1;
 		}
 	if (rep[n - 1]->type != REDIS_REPLY_STRING ||
-	    rep[n - 1]->len != KVR_SHA_LEN) {
-		kvr_why(why, "redis %s: SCRIPT LOAD: %.200s", cn->owner->label,
-		    rep[n - 1]->type ==
-		    REDIS_REPLY_ERROR ? rep[n - 1]->str : "unexpected reply");
+	    rep[n - 1]->len != RG_KVR_SHA_LEN) {
+		rg_kvr_why(why, "redis %s: SCRIPT LOAD: %.200s", r->label,
+		    kvr_reply_text(rep[n - 1]));
 		return -1;
 	}
-	memcpy(cn->sha, rep[n - 1]->str, KVR_SHA_LEN);
-	cn->sha[KVR_SHA_LEN] = '\0';
+	memcpy(cn->sha, rep[n - 1]->str, RG_KVR_SHA_LEN);
+	cn->sha[RG_KVR_SHA_LEN] = '\0';
 	return 0;
 }
 
-/* kvr_setup - log in, choose the database, load the script: one round trip */
+/* kvr_setup - log in, choose the database, load the script: one round
+ * trip, done by deadline */
 static enum rg_kv_status
-kvr_setup(struct kvr *r, struct kvr_conn *cn, long long ms, struct rg_buf *why)
+kvr_setup(struct rg_kvr *r, struct rg_kvr_conn *cn, long long deadline,
+    long long ms, struct rg_buf *why)
 {
 	struct rg_buf out = RG_BUF_INIT;
 	redisReply *rep[3] = { NULL, NULL, NULL };
@@ -346,11 +176,11 @@ kvr_setup(struct kvr *r, struct kvr_conn *cn, long long ms, struct rg_buf *why)
 	len[2] = strlen(rg_kv_script);
 	kvr_format(&out, 3, argv, len);
 	n++;
-	st = kvr_roundtrip(r, cn, &out, rep, n, ms, why);
+	st = kvr_roundtrip(r, cn, &out, rep, n, deadline, ms, why);
 	explicit_bzero(out.data, out.len);
 	rg_buf_release(&out);
 	if (st == RG_KV_OK && kvr_setup_reply(cn, rep, n, why) < 0) {
-		kvr_drop(cn);
+		rg_kvr_drop(cn);
 		st = RG_KV_TEMPFAIL;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -361,16 +191,19 @@ kvr_setup(struct kvr *r, struct kvr_conn *cn, long long ms, struct rg_buf *why)
 
 /* kvr_connect - a new connection for this thread, ready for EVALSHA */
 static enum rg_kv_status
-kvr_connect(struct kvr *r, struct kvr_conn *cn, struct rg_buf *why)
+kvr_connect(struct rg_kvr *r, struct rg_kvr_conn *cn, struct rg_buf *why)
 {
-	long long start = rg_kv_mono_ms(), left;
+	long long deadline = rg_kv_mono_ms() + r->connect_ms;
 	struct rg_buf err = RG_BUF_INIT;
 	redisContext *c;
 
 	if (cn->lost)
 		atomic_fetch_add(&r->reconnects, 1);
-	c = r->path ? redisConnectUnixWithTimeout(r->path, kvr_tv(r->connect_ms)) :
-	    redisConnectWithTimeout(r->host, r->port, kvr_tv(r->connect_ms));
+	if (r->path != NULL)
+		c = redisConnectUnixWithTimeout(r->path, kvr_tv(r->connect_ms));
+	else
+		c = redisConnectWithTimeout(r->host, r->port,
+		    kvr_tv(r->connect_ms));
 	if (c == NULL || c->err) {
 		rg_buf_printf(&err, "redis %s: connect: %s", r->label,
 		    c ? c->errstr : "out of memory");
@@ -382,70 +215,28 @@ kvr_connect(struct kvr *r, struct kvr_conn *cn, struct rg_buf *why)
 	/* a backstop only: we poll, so the socket never waits by itself */
 	(void)redisSetTimeout(c, kvr_tv(r->command_ms));
 	cn->c = c;
-	left = start + r->connect_ms - rg_kv_mono_ms();
-	if (kvr_setup(r, cn, left > 1 ? left : 1, &err) != RG_KV_OK)
+	if (kvr_setup(r, cn, deadline, r->connect_ms, &err) != RG_KV_OK)
 		goto fail;
 	cn->lost = 0;
-	kvr_up(r);
+	rg_kvr_up(r);
 	rg_buf_release(&err);
 	return RG_KV_OK;
 fail:
-	kvr_why(why, "%s", rg_buf_cstr(&err));
-	kvr_failed(r, rg_buf_cstr(&err));
+	rg_kvr_why(why, "%s", rg_buf_cstr(&err));
+	rg_kvr_failed(r, rg_buf_cstr(&err));
 	rg_buf_release(&err);
 	return RG_KV_TEMPFAIL;
 }
 
-/* kvr_stale - the server closed an idle connection, or sent unasked */
-static int
-kvr_stale(redisContext *c)
-{
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-
-	return c->err != 0 || poll(&p, 1, 0) != 0;
-}
-
-/* kvr_conn_destroy - thread exit: close the thread's connection, unless
- * rg_kv_free already did (then it is no longer in the registry) */
-static void
-kvr_conn_destroy(void *p)
-{
-	struct kvr_conn *cn = p, **pp;
-
-	pthread_mutex_lock(&kvr_registry_mu);
-	for (pp = &kvr_registry; *pp != NULL && *pp != cn; pp = &(*pp)->next)
-		;
-	if (*pp != NULL)
-		*pp = cn->next;
-	else
-		cn = NULL;
-	pthread_mutex_unlock(&kvr_registry_mu);
-	if (cn != NULL) {
-		if (cn->c != NULL)
-			redisFree(cn->c);
-		free(cn);
-	}
-}
-
 /* kvr_conn - this thread's connection, connected; NULL with a reason */
-static struct kvr_conn *
-kvr_conn(struct kvr *r, struct rg_buf *why)
+static struct rg_kvr_conn *
+kvr_conn(struct rg_kvr *r, struct rg_buf *why)
 {
-	struct kvr_conn *cn = pthread_getspecific(r->tls);
+	struct rg_kvr_conn *cn = rg_kvr_conn_get(r);
 
-	if (cn == NULL) {
-		cn = rg_xcalloc(1, sizeof(*cn));
-		cn->owner = r;
-		pthread_mutex_lock(&kvr_registry_mu);
-		cn->next = kvr_registry;
-		kvr_registry = cn;
-		pthread_mutex_unlock(&kvr_registry_mu);
-		if (pthread_setspecific(r->tls, cn) != 0)
-			rg_panic("kv: pthread_setspecific failed");
-	}
-	if (cn->c != NULL && kvr_stale(cn->c))
-		kvr_drop(cn);
-	if (cn->c == NULL && (!kvr_may_connect(r, why) ||
+	if (cn->c != NULL && rg_kvr_stale(cn->c))
+		rg_kvr_drop(cn);
+	if (cn->c == NULL && (!rg_kvr_may_connect(r, why) ||
 	    kvr_connect(r, cn, why) != RG_KV_OK))
 		return NULL;
 	return cn;
@@ -487,7 +278,7 @@ kvr_arg_num(struct kvr_args *a, long long v)
 
 /* kvr_arg_key - prefix + key; pointed to by kvr_args_done */
 static void
-kvr_arg_key(const struct kvr *r, struct kvr_args *a, const char *key)
+kvr_arg_key(const struct rg_kvr *r, struct kvr_args *a, const char *key)
 {
 	size_t off = a->keys.len;
 
@@ -507,29 +298,32 @@ kvr_args_done(struct kvr_args *a)
 }
 
 /*
- * kvr_run - one command on this thread's connection, within
- * redis_command_timeout; *rep for the caller to free. A NOSCRIPT error to
- * EVALSHA (argv[1], filled in here) reloads the script and retries once.
+ * kvr_run - one command on this thread's connection (connecting first if
+ * need be), done within redis_command_timeout; *rep for the caller to
+ * free. A NOSCRIPT error to EVALSHA (argv[1], filled in here) reloads the
+ * script and retries once, within the same time.
  */
 static enum rg_kv_status
-kvr_run(struct kvr *r, struct kvr_args *a, redisReply **rep,
+kvr_run(struct rg_kvr *r, struct kvr_args *a, redisReply **rep,
     struct rg_buf *why)
 {
-	struct kvr_conn *cn = kvr_conn(r, why);
+	struct rg_kvr_conn *cn = kvr_conn(r, why);
 	struct rg_buf out = RG_BUF_INIT;
 	enum rg_kv_status st;
 	int evalsha = strcmp(a->argv[0], "EVALSHA") == 0;
+	long long deadline, ms = r->command_ms;
 
 	*rep = NULL;
 	if (cn == NULL)
 		return RG_KV_TEMPFAIL;
+	deadline = rg_kv_mono_ms() + ms;
 	kvr_args_done(a);
 	if (evalsha) {
 		a->argv[1] = cn->sha;
-		a->len[1] = KVR_SHA_LEN;
+		a->len[1] = RG_KVR_SHA_LEN;
 	}
 	kvr_format(&out, a->argc, a->argv, a->len);
-	st = kvr_roundtrip(r, cn, &out, rep, 1, r->command_ms, why);
+	st = kvr_roundtrip(r, cn, &out, rep, 1, deadline, ms, why);
 	if (st == RG_KV_OK && evalsha && (*rep)->type == REDIS_REPLY_ERROR &&
 	    strncmp((*rep)->str, "NOSCRIPT", 8) == 0) {
 		rg_log_notice("kv: redis %s lost the script; loading it again",
@@ -537,25 +331,26 @@ kvr_run(struct kvr *r, struct kvr_args *a, redisReply **rep,
 		freeReplyObject(*rep);
 		*rep = NULL;
 		rg_buf_release(&out);
-		if ((st = kvr_setup(r, cn, r->command_ms, why)) == RG_KV_OK) {
+		if ((st = kvr_setup(r, cn, deadline, ms, why)) == RG_KV_OK) {
 			a->argv[1] = cn->sha;
 			kvr_format(&out, a->argc, a->argv, a->len);
-			st = kvr_roundtrip(r, cn, &out, rep, 1, r->command_ms, why);
+			st = kvr_roundtrip(r, cn, &out, rep, 1, deadline, ms,
+			    why);
 		}
 	}
 	rg_buf_release(&out);
 	if (st == RG_KV_OK)
-		kvr_up(r);
+		rg_kvr_up(r);
 	return st;
 }
 
 /* kvr_error - an error reply: of another kind (INVAL) or a failure */
 static enum rg_kv_status
-kvr_error(const struct kvr *r, const redisReply *rep, struct rg_buf *why)
+kvr_error(const struct rg_kvr *r, const redisReply *rep, struct rg_buf *why)
 {
-	kvr_why(why, "redis %s: %.200s", r->label,
-	    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "WRONGTYPE", 9) == 0)
+	rg_kvr_why(why, "redis %s: %.200s", r->label, kvr_reply_text(rep));
+	if (rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, "WRONGTYPE", 9) == 0)
 		return RG_KV_INVAL;
 	return RG_KV_TEMPFAIL;
 }
@@ -580,7 +375,7 @@ kvr_script_status(const redisReply *rep, const char *key, struct rg_buf *why)
 
 	if (s == 0 || s == 1)
 		return RG_KV_OK;
-	kvr_why(why, "%s holds %s", key, s == 2 ?
+	rg_kvr_why(why, "%s holds %s", key, s == 2 ?
 	    "a value of another kind" : "a value that is not a counter");
 	return RG_KV_INVAL;
 }
@@ -589,7 +384,7 @@ static enum rg_kv_status
 kvr_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
     struct rg_kv_res *res, struct rg_buf *why)
 {
-	struct kvr *r = kv->be_data;
+	struct rg_kvr *r = kv->be_data;
 	struct kvr_args a = { .argc = 0, .keys = RG_BUF_INIT };
 	redisReply *rep;
 	enum rg_kv_status st;
@@ -618,7 +413,8 @@ kvr_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
 		else
 			for (size_t i = 0; i < nops; i++) {
 				res[i].count = rep->element[1 + 2 * i]->integer;
-				res[i].allowed = rep->element[2 + 2 * i]->integer == 1;
+				res[i].allowed =
+				    rep->element[2 + 2 * i]->integer == 1;
 			}
 		freeReplyObject(rep);
 	}
@@ -630,7 +426,7 @@ static enum rg_kv_status
 kvr_incr(struct rg_kv *kv, const char *key, long long delta, long long limit,
     long long ttl_ms, struct rg_kv_res *res, struct rg_buf *why)
 {
-	struct kvr *r = kv->be_data;
+	struct rg_kvr *r = kv->be_data;
 	struct kvr_args a = { .argc = 0, .keys = RG_BUF_INIT };
 	redisReply *rep;
 	enum rg_kv_status st;
@@ -660,7 +456,7 @@ static enum rg_kv_status
 kvr_set(struct rg_kv *kv, const char *key, const void *value, size_t len,
     long long ttl_ms, struct rg_buf *why)
 {
-	struct kvr *r = kv->be_data;
+	struct rg_kvr *r = kv->be_data;
 	struct kvr_args a = { .argc = 0, .keys = RG_BUF_INIT };
 	redisReply *rep;
 	enum rg_kv_status st;
@@ -685,7 +481,7 @@ static enum rg_kv_status
 kvr_get(struct rg_kv *kv, const char *key, struct rg_buf *val,
     struct rg_buf *why)
 {
-	struct kvr *r = kv->be_data;
+	struct rg_kvr *r = kv->be_data;
 	struct kvr_args a = { .argc = 0, .keys = RG_BUF_INIT };
 	redisReply *rep;
 	enum rg_kv_status st;
@@ -698,7 +494,7 @@ kvr_get(struct rg_kv *kv, const char *key, struct rg_buf *val,
 		} else if (rep->type != REDIS_REPLY_STRING) {
 			st = kvr_error(r, rep, why);
 		} else if (rep->len > RG_KV_VALUE_MAX) {
-			kvr_why(why, "%s: value over %d bytes", key,
+			rg_kvr_why(why, "%s: value over %d bytes", key,
 			    RG_KV_VALUE_MAX);
 			st = RG_KV_INVAL;
 		} else {
@@ -713,7 +509,7 @@ kvr_get(struct rg_kv *kv, const char *key, struct rg_buf *val,
 static enum rg_kv_status
 kvr_del(struct rg_kv *kv, const char *key, struct rg_buf *why)
 {
-	struct kvr *r = kv->be_data;
+	struct rg_kvr *r = kv->be_data;
 	struct kvr_args a = { .argc = 0, .keys = RG_BUF_INIT };
 	redisReply *rep;
 	enum rg_kv_status st;
@@ -733,7 +529,7 @@ kvr_del(struct rg_kv *kv, const char *key, struct rg_buf *why)
 
 /* kvr_scan_page - keys of one SCAN reply into out; the next cursor */
 static enum rg_kv_status
-kvr_scan_page(const struct kvr *r, const redisReply *rep, char *cursor,
+kvr_scan_page(const struct rg_kvr *r, const redisReply *rep, char *cursor,
     size_t csize, struct rg_kv_keys *out, struct rg_buf *why)
 {
 	const redisReply *keys;
@@ -774,7 +570,7 @@ static enum rg_kv_status
 kvr_scan(struct rg_kv *kv, const char *prefix, size_t max,
     struct rg_kv_keys *out, struct rg_buf *why)
 {
-	struct kvr *r = kv->be_data;
+	struct rg_kvr *r = kv->be_data;
 	struct rg_buf pat = RG_BUF_INIT;
 	char cursor[32] = "0";
 	long long start = rg_kv_mono_ms();
@@ -808,7 +604,7 @@ kvr_scan(struct rg_kv *kv, const char *prefix, size_t max,
 static void
 kvr_stats(struct rg_kv *kv, struct rg_kv_stats *st)
 {
-	struct kvr *r = kv->be_data;
+	struct rg_kvr *r = kv->be_data;
 
 	st->timeouts = atomic_load(&r->timeouts);
 	st->reconnects = atomic_load(&r->reconnects);
@@ -817,7 +613,7 @@ kvr_stats(struct rg_kv *kv, struct rg_kv_stats *st)
 static void *
 kvr_open(const struct rg_kv_conf *cf, struct rg_buf *why)
 {
-	struct kvr *r;
+	struct rg_kvr *r;
 	const char *pw = cf->redis_password_file.value ?
 	    cf->redis_password_file.value : cf->redis_password;
 
@@ -827,14 +623,16 @@ kvr_open(const struct rg_kv_conf *cf, struct rg_buf *why)
 		return NULL;
 	}
 	r = rg_xcalloc(1, sizeof(*r));
-	if (pthread_key_create(&r->tls, kvr_conn_destroy) != 0) {
+	if (pthread_key_create(&r->tls, rg_kvr_conn_destroy) != 0) {
 		if (why != NULL)
-			rg_buf_puts(why, "no thread-local key left for redis connections");
+			rg_buf_puts(why, "no thread-local key left");
 		free(r);
 		return NULL;
 	}
-	r->host = cf->redis_server.host ? rg_xstrdup(cf->redis_server.host) : NULL;
-	r->path = cf->redis_server.path ? rg_xstrdup(cf->redis_server.path) : NULL;
+	if (cf->redis_server.host != NULL)
+		r->host = rg_xstrdup(cf->redis_server.host);
+	if (cf->redis_server.path != NULL)
+		r->path = rg_xstrdup(cf->redis_server.path);
 	r->port = cf->redis_server.port;
 	if (r->path != NULL)
 		snprintf(r->label, sizeof(r->label), "unix:%s", r->path);
@@ -857,29 +655,9 @@ kvr_open(const struct rg_kv_conf *cf, struct rg_buf *why)
 static void
 kvr_close(void *data)
 {
-	struct kvr *r = data;
-	struct kvr_conn *mine = NULL, *cn, **pp;
+	struct rg_kvr *r = data;
 
-	/* no destructor runs for this key from now on; connections of
-	 * threads still alive are closed here */
-	pthread_key_delete(r->tls);
-	pthread_mutex_lock(&kvr_registry_mu);
-	for (pp = &kvr_registry; (cn = *pp) != NULL;) {
-		if (cn->owner != r) {
-			pp = &cn->next;
-			continue;
-		}
-		*pp = cn->next;
-		cn->next = mine;
-		mine = cn;
-	}
-	pthread_mutex_unlock(&kvr_registry_mu);
-	while ((cn = mine) != NULL) {
-		mine = cn->next;
-		if (cn->c != NULL)
-			redisFree(cn->c);
-		free(cn);
-	}
+	rg_kvr_conns_close(r);
 	if (r->password != NULL)
 		explicit_bzero(r->password, strlen(r->password));
 	free(r->password);

@@ -33,8 +33,10 @@ rg_siphash24(const unsigned char key[RG_SIPHASH_KEY_LEN], const void *data,
 {
 	const unsigned char *p = data;
 	uint64_t k0 = sip_le64(key), k1 = sip_le64(key + 8), m;
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
+	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
+	uint64_t v3 = 0x7465646279746573ULL ^ k1;
 	unsigned char last[8] = { 0 };
 	size_t i;
 
