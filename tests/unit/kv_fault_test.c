@@ -1,7 +1,8 @@
 /*
  * kv_fault_test.c - the Redis store when Redis misbehaves, without a real
  * Redis: nobody listening, a listener that never answers, a fake server
- * that sends garbage, oversized or unexpected replies, and NOSCRIPT. Every
+ * that sends garbage, oversized or unexpected replies, and NOSCRIPT, and
+ * a listener that never completes the connection. Every
  * call must end in RG_KV_TEMPFAIL (or the right answer) within its
  * timeout, never crash or hang. Also the back-off logic on a fake clock.
  */
@@ -191,6 +192,41 @@ test_silent(void)
 	rg_buf_release(&why);
 }
 
+static void
+test_full_backlog(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct rg_buf why = RG_BUF_INIT;
+	struct rg_kv *kv;
+	int port, fd, filler[4];
+	long long ms;
+
+	/* a listener whose accept queue is full drops new SYNs: connect()
+	 * hangs as with a dead host, and hiredis must give up in time */
+	fd = listen_any(&port);
+	close(fd);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)port);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 0) < 0)
+		abort();
+	for (int i = 0; i < 4; i++) {
+		filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		(void)connect(filler[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(50 * 1000);
+	kv = redis_store(port, 1000);
+	RGT_CASE("no answer to connect: TEMPFAIL after redis_connect_timeout");
+	RGT_INTEQ(timed_add(kv, &ms, &why), RG_KV_TEMPFAIL);
+	RGT_CONTAINS(rg_buf_cstr(&why), "connect");
+	RGT_CHECK(ms >= 280 && ms < 450, "took %lld ms, want about 300", ms);
+	rg_kv_free(kv);
+	for (int i = 0; i < 4; i++)
+		close(filler[i]);
+	close(fd);
+	rg_buf_release(&why);
+}
+
 /* a fake Redis: answers each request with the next scripted reply */
 struct fake {
 	int lfd;
@@ -335,4 +371,5 @@ teardown(void)
 	rg_conf_release(conf);
 }
 
-RGT_MAIN(setup, test_backoff, test_refused, test_silent, test_fake, teardown)
+RGT_MAIN(setup, test_backoff, test_refused, test_silent, test_full_backlog,
+    test_fake, teardown)
