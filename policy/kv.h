@@ -12,13 +12,14 @@
  * with the remaining part counted in 1/65536 steps, so a burst at a bucket
  * edge cannot double the rate as a fixed window would allow. Both backends
  * do the same integer arithmetic (kv.c rg_kv_win_apply; the Lua script in
- * kv_redis.c mirrors it), so they give the same answers.
+ * kv_script.c mirrors it), so they give the same answers.
  *
  * Every function returns an enum rg_kv_status and appends a reason to
- * `why` (may be NULL) when the status is not RG_KV_OK. RG_KV_TEMPFAIL means
+ * `why` (may be NULL) on RG_KV_TEMPFAIL and RG_KV_INVAL. RG_KV_TEMPFAIL means
  * the store could not answer in time; what to do then is the caller's
  * configured failure mode (rg_kv_failure). All calls are thread-safe; no
- * call waits longer than redis_connect_timeout + redis_command_timeout.
+ * call waits longer than redis_connect_timeout + redis_command_timeout
+ * (but rg_kv_scan, for the admin CLI, which may take up to 10 s).
  */
 #ifndef RG_KV_H
 #define RG_KV_H
@@ -135,8 +136,9 @@ const char *rg_kv_backend_name(const struct rg_kv *kv);
 
 /*
  * rg_kv_set_clock - tests: read the time (ms since the epoch) from fn
- * instead of the system clock; Redis then takes the time from the call
- * instead of its own TIME. Set before the store is used.
+ * instead of the system clock. Redis then places windows by this time
+ * instead of its own TIME; expiry there stays on Redis's clock. Set
+ * before the store is used.
  */
 void rg_kv_set_clock(struct rg_kv *kv, long long (*fn)(void *arg), void *arg);
 
