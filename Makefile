@@ -96,6 +96,9 @@ $(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h $(LIBPOLICY)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ipolicy -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
 
+# the semantics both counter stores share are a header of their tests
+$(BUILD)/tests/unit/kv_mem_test $(BUILD)/tests/unit/kv_redis_test: tests/unit/kv_suite.h
+
 deps:
 	tools/install-deps.sh build
 

@@ -121,6 +121,7 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "dmarc", rg_dmarc_params, offsetof(struct rg_conf, dmarc), NULL },
 	{ "dns", rg_dns_params, offsetof(struct rg_conf, dns), NULL },
 	{ "dnsbl", rg_dnsbl_params, offsetof(struct rg_conf, dnsbl), NULL },
+	{ "kv", rg_kv_params, offsetof(struct rg_conf, kv), rg_kv_conf_check },
 	{ NULL, NULL, 0, NULL }
 };
 

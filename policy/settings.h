@@ -16,6 +16,7 @@
 #include "spf.h"
 #include "dns.h"
 #include "dnsbl.h"
+#include "kv.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
 enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
@@ -54,6 +55,7 @@ struct rg_conf {
 	struct rg_dmarc_conf dmarc;
 	struct rg_dns_conf dns;
 	struct rg_dnsbl_conf dnsbl;
+	struct rg_kv_conf kv;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];
