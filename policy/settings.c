@@ -115,6 +115,8 @@ const struct rg_param rg_core_params[] = {
 
 const struct rg_conf_section rg_conf_sections[] = {
 	{ "core", rg_core_params, offsetof(struct rg_conf, core), NULL },
+	{ "mime", rg_mime_params, offsetof(struct rg_conf, mime), NULL },
+	{ "uri", rg_uri_params, offsetof(struct rg_conf, uri), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 
 #include "conf.h"
+#include "mime.h"
+#include "uri.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
 enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
@@ -44,6 +46,8 @@ struct rg_conf {
 	unsigned char *isset;	/* set in the file, not defaulted */
 
 	struct rg_core_conf core;
+	struct rg_mime_conf mime;
+	struct rg_uri_conf uri;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];
