@@ -547,17 +547,13 @@ process_line(struct rg_mime *m, const char *line, size_t len, int flags)
 }
 
 /* line_room - the line buffer is full and the line goes on: pass on the
- * piece, holding back a final CR in case an LF follows */
+ * piece (an LF never reaches the buffer, so a CR in it is data) */
 static void
 line_room(struct rg_mime *m)
 {
-	size_t keep = m->line[m->llen - 1] == '\r' ? 1 : 0;
-
-	process_line(m, m->line, m->llen - keep, m->lcont ? 0 : LINE_START);
+	process_line(m, m->line, m->llen, m->lcont ? 0 : LINE_START);
 	m->lcont = 1;
-	m->llen = keep;
-	if (keep)
-		m->line[0] = '\r';
+	m->llen = 0;
 }
 
 /* line_add - bytes of a line (no LF) into the line buffer */
