@@ -21,6 +21,7 @@
  */
 #include <ctype.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -59,6 +60,12 @@ struct rg_uri_scanner {
 	char ent[RG_HTML_ENTITY_MAX + 1];
 	enum word_kind wkind;
 	int wcut;		/* the word is the rest of a cut one */
+	/* what the search of the current word knows already, so that it
+	 * stays linear however the word is built */
+	size_t seg_from, seg_end;	/* [seg_from, seg_end) has no auth_stop */
+	size_t seg_at;			/* last '@' in it, or SIZE_MAX */
+	size_t last_host;		/* start of the host added last */
+	size_t mailto_end;		/* mailto: addresses read up to here */
 	size_t wlen;
 	char word[URI_WORD_MAX];
 };
@@ -66,9 +73,9 @@ struct rg_uri_scanner {
 #define URI(f) offsetof(struct rg_uri_conf, f)
 
 const struct rg_param rg_uri_params[] = {
-	RG_P_INT("uri_max_domains", "50", 1, 10000, URI(max_domains), 0,
+	RG_P_INT("uri_max_domains", "50", 1, 1000, URI(max_domains), 0,
 	    "registered domains of links collected per message; more are counted, not kept"),
-	RG_P_INT("uri_max_ips", "20", 1, 10000, URI(max_ips), 0,
+	RG_P_INT("uri_max_ips", "20", 1, 1000, URI(max_ips), 0,
 	    "IP addresses of links collected per message; more are counted, not kept"),
 	RG_P_END
 };
@@ -82,27 +89,58 @@ auth_stop(int c)
 	return c <= ' ' || c == 0x7f || strchr("/\\?#\"<>`{}|^", c) != NULL;
 }
 
+/* host_char - may this byte be part of a host as written (percent-
+ * encoded, UTF-8)? */
+static int
+host_char(int c)
+{
+	return isalnum(c) || c >= 0x80 || strchr("-._%", c) != NULL;
+}
+
+/* auth_segment - where the authority starting at p ends, and the last '@'
+ * in it (SIZE_MAX: none). Candidates come left to right, so the segment
+ * found for one usually serves the next: each byte is looked at once */
+static size_t
+auth_segment(struct rg_uri_scanner *sc, const char *w, size_t n, size_t p,
+    size_t *at)
+{
+	if (!(p >= sc->seg_from && p <= sc->seg_end)) {
+		sc->seg_from = p;
+		sc->seg_at = SIZE_MAX;
+		for (sc->seg_end = p; sc->seg_end < n &&
+		    !auth_stop((unsigned char)w[sc->seg_end]); sc->seg_end++)
+			if (w[sc->seg_end] == '@')
+				sc->seg_at = sc->seg_end;
+	}
+	*at = sc->seg_at != SIZE_MAX && sc->seg_at >= p ? sc->seg_at : SIZE_MAX;
+	return sc->seg_end;
+}
+
 /* authority_at - w[start..]: [userinfo@]host[:port]; the host goes to the
  * set (WHATWG URL: the last '@' ends the userinfo) */
 static void
 authority_at(struct rg_uri_scanner *sc, const char *w, size_t n,
     size_t start, int cut)
 {
-	size_t e = start, h = start, he;
+	size_t at, e = auth_segment(sc, w, n, start, &at), h, he;
 	const char *p;
 
-	while (e < n && !auth_stop((unsigned char)w[e]))
-		e++;
 	if (e == n && cut)
 		return;		/* may go on past the cut: the next piece has it */
-	for (size_t i = start; i < e; i++)
-		if (w[i] == '@')
-			h = i + 1;
-	if (h < e && w[h] == '[')
+	h = at != SIZE_MAX ? at + 1 : start;
+	if (h == sc->last_host)
+		return;		/* "(www.a(www.b@host": host already added */
+	if (h < e && w[h] == '[') {
 		he = (p = memchr(w + h, ']', e - h)) != NULL ?
 		    (size_t)(p - w) + 1 : e;
-	else
-		he = (p = memchr(w + h, ':', e - h)) != NULL ? (size_t)(p - w) : e;
+	} else {
+		/* the host ends at the port, or where no host can go on;
+		 * candidates never share a run of host bytes */
+		for (he = h; he < e && he - h < RG_URI_RAWHOST_MAX &&
+		    host_char((unsigned char)w[he]); he++)
+			;
+	}
+	sc->last_host = h;
 	if (he > h)
 		(void)rg_uriset_add_host(sc->set, w + h, he - h, 1);
 }
@@ -114,16 +152,14 @@ mailto_at(struct rg_uri_scanner *sc, const char *w, size_t n, size_t start,
     int cut)
 {
 	char buf[URI_MAILTO_MAX + 1];
-	size_t e = start, len = 0, a = 0;
+	size_t len = 0, a = 0, i;
 
-	while (e < n && w[e] != '?' && w[e] != '#' &&
-	    !auth_stop((unsigned char)w[e]) && w[e] != '\'')
-		e++;
-	if (e == n && cut)
-		return;
+	if (start < sc->mailto_end)
+		return;		/* inside a list read already */
 	/* percent-decode first: '@' itself may be written %40 */
-	for (size_t i = start; i < e && len < URI_MAILTO_MAX; i++) {
-		if (w[i] == '%' && e - i > 2 && isxdigit((unsigned char)w[i + 1]) &&
+	for (i = start; i < n && len < URI_MAILTO_MAX && w[i] != '?' &&
+	    w[i] != '#' && w[i] != '\'' && !auth_stop((unsigned char)w[i]); i++) {
+		if (w[i] == '%' && n - i > 2 && isxdigit((unsigned char)w[i + 1]) &&
 		    isxdigit((unsigned char)w[i + 2])) {
 			char hex[3] = { w[i + 1], w[i + 2], '\0' };
 
@@ -133,12 +169,14 @@ mailto_at(struct rg_uri_scanner *sc, const char *w, size_t n, size_t start,
 			buf[len++] = w[i];
 		}
 	}
-	for (size_t i = 0; i <= len; i++) {
-		const char *at;
+	if (i == n && cut)
+		return;		/* may go on past the cut */
+	sc->mailto_end = i;	/* a later "mailto:" past the cap is read */
+	for (i = 0; i <= len; i++) {
+		const char *at = NULL;
 
 		if (i < len && buf[i] != ',' && buf[i] != ';')
 			continue;
-		at = NULL;
 		for (size_t j = a; j < i; j++)
 			if (buf[j] == '@')
 				at = buf + j;
@@ -224,6 +262,9 @@ scan_word(struct rg_uri_scanner *sc, int cut)
 
 	if (sc->wkind == W_SKIP)
 		return;
+	sc->seg_from = sc->seg_end = SIZE_MAX;
+	sc->last_host = SIZE_MAX;
+	sc->mailto_end = 0;
 	if (sc->wkind == W_URLATTR && !sc->wcut)
 		attr_start(sc, w, n, cut);
 	for (size_t i = 0; i < n; i++) {

@@ -189,6 +189,9 @@ test_scanner(void)
 		{ "http://u:p@userinfo-dom.com@real-dom.net:8/ http://[2001:db8::7]:80/", 0,
 		    "2001:db8::7 real-dom.net" },
 		{ "a\0b http://nul-dom.com", 0, "" },	/* C string: stops at NUL */
+		{ "(www.a-dom.com(www.b-dom.com@at-dom.com", 0, "at-dom.com" },
+		{ "mailto:x@one-dom.com,mailto:y@two-dom.com;z@three-dom.com", 0,
+		    "one-dom.com three-dom.com two-dom.com" },
 		{ "<a href=\"http://h-dom.com\">x</a> <a href=//rel-dom.com>y</a>", 1,
 		    "h-dom.com rel-dom.com" },
 		{ "<a title=\"t\" HREF = 'bare-dom.co.uk/p'>x</a><a href=\"page.html\">", 1,
@@ -286,6 +289,34 @@ test_long_words(void)
 	free(w);
 }
 
+/* test_adversarial - inputs built to make a naive search quadratic still
+ * give every link (the time is not measured here, see the commit) */
+static void
+test_adversarial(void)
+{
+	struct rg_buf b = RG_BUF_INIT;
+	char *got;
+
+	RGT_CASE("mailto: after a list longer than the scanner reads at once");
+	rg_buf_puts(&b, "mailto:");
+	for (int i = 0; i < 300; i++)
+		rg_buf_printf(&b, "a%d@list-dom.com,", i);
+	rg_buf_puts(&b, "mailto:last@late-dom.com");
+	got = scan(rg_buf_cstr(&b), 0, -1);
+	RGT_STREQ(got, "late-dom.com list-dom.com");
+	free(got);
+
+	RGT_CASE("many www. candidates in one word");
+	rg_buf_reset(&b);
+	for (int i = 0; i < 2000; i++)
+		rg_buf_puts(&b, "(www.");
+	rg_buf_puts(&b, " (www.end-dom.com");
+	got = scan(rg_buf_cstr(&b), 0, 100);
+	RGT_STREQ(got, "end-dom.com");
+	free(got);
+	rg_buf_release(&b);
+}
+
 static void
 test_set(void)
 {
@@ -323,4 +354,4 @@ test_set(void)
 }
 
 RGT_MAIN(test_hosts, test_entities, test_scanner, test_flush, test_long_words,
-    test_set)
+    test_adversarial, test_set)
