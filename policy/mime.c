@@ -33,7 +33,7 @@
 #define LINE_START	0x1	/* the piece starts a line */
 #define LINE_END	0x2	/* the piece ends a line */
 
-enum mime_phase { PH_HEADER, PH_TEXT, PH_SKIP };
+enum mime_phase { PH_HEADER, PH_TEXT, PH_MESSAGE, PH_SKIP };
 enum mime_field { F_NONE, F_CTYPE, F_CTE, F_CDISP };
 
 /* an open container: a multipart (with its boundary) or a message body */
@@ -77,6 +77,8 @@ struct rg_mime {
 	int body;		/* body started */
 	int ended;
 	int stopped;		/* over max_parts: the rest is ignored */
+	struct rg_mime *child;	/* an encoded message/rfc822 being read */
+	size_t depth_base;	/* containers around this decoder's message */
 	struct mime_frame *frames;
 	size_t nframes, frames_cap;
 	struct mime_entity ent;
@@ -84,6 +86,9 @@ struct rg_mime {
 	int lcont;		/* buffered bytes continue a longer line */
 	char line[RG_MIME_LINE_MAX];
 };
+
+static struct rg_mime *mime_alloc(const struct rg_mime_limits *lim,
+    const struct rg_mime_handler *h, const char *path, size_t depth);
 
 #define MIME(f) offsetof(struct rg_mime_conf, f)
 
@@ -303,6 +308,30 @@ is_container(const struct mime_entity *e)
 	return strncmp(e->type, "multipart/", 10) == 0 && e->blen > 0;
 }
 
+/* html_like - a part a mail reader or browser shows as HTML: phishing
+ * pages come as "invoice.html" in application/octet-stream, or as SVG */
+static int
+html_like(const struct mime_entity *e)
+{
+	static const char *const types[] = {
+		"text/html", "application/xhtml+xml", "image/svg+xml",
+	};
+	static const char *const exts[] = { ".htm", ".html", ".shtml", ".xhtml", ".svg" };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(e->type, types[i]) == 0)
+			return 1;
+	for (size_t i = 0; i < e->nnames; i++) {
+		size_t n = strlen(e->names[i]);
+
+		for (size_t j = 0; j < sizeof(exts) / sizeof(exts[0]); j++)
+			if (n >= strlen(exts[j]) && strcasecmp(e->names[i] + n -
+			    strlen(exts[j]), exts[j]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 /* headers_finish - the part's header is complete: settle type and path,
  * report names */
 static void
@@ -324,11 +353,10 @@ headers_finish(struct rg_mime *m)
 	e->info.path = e->path;
 	e->info.type = e->type;
 	e->info.charset = e->charset;
-	e->info.kind = strcmp(e->type, "text/html") == 0 ? RG_MIME_TEXT_HTML :
-	    RG_MIME_TEXT_PLAIN;
+	e->info.kind = html_like(e) ? RG_MIME_TEXT_HTML : RG_MIME_TEXT_PLAIN;
 	e->info.cte = e->cte;
 	e->info.attachment = e->attachment;
-	e->info.depth = m->nframes;
+	e->info.depth = m->depth_base + m->nframes;
 	for (size_t i = 0; i < e->nnames; i++)
 		if (m->h.name != NULL)
 			m->h.name(m->h.arg, &e->info, e->names[i]);
@@ -364,6 +392,54 @@ open_message(struct rg_mime *m)
 	ent_start(m, path, 1);
 }
 
+/* child_emit - the decoded body of an encoded message/rfc822 part goes to
+ * a decoder of its own, as it holds boundaries of its own */
+static void
+child_emit(void *arg, const char *p, size_t n)
+{
+	struct rg_mime *m = arg;
+
+	rg_mime_body(m->child, p, n);
+	if (m->child->stopped)		/* it used up max_parts */
+		m->stopped = 1;
+}
+
+/* open_encoded - a message/rfc822 part in base64 or quoted-printable,
+ * which RFC 2046 s5.2.1 forbids and mail readers decode all the same: a
+ * nested decoder gets what is left of each cap */
+static void
+open_encoded(struct rg_mime *m)
+{
+	struct mime_entity *e = &m->ent;
+	struct rg_mime_limits lim = m->lim;
+
+	lim.max_depth -= m->nframes + 1;
+	lim.max_parts -= m->st.parts;
+	lim.max_scan_bytes -= m->st.text_bytes;
+	m->child = mime_alloc(&lim, &m->h, e->path, m->depth_base + m->nframes + 1);
+	m->child->raw = 1;
+	e->phase = PH_MESSAGE;
+	rg_mime_dec_init(&e->dec, e->cte, child_emit, m);
+}
+
+/* close_encoded - the encoded message ended: count what it held */
+static void
+close_encoded(struct rg_mime *m)
+{
+	struct rg_mime *c = m->child;
+
+	rg_mime_dec_end(&m->ent.dec);
+	rg_mime_end(c);
+	m->st.parts += c->st.parts;
+	m->st.text_bytes += c->st.text_bytes;
+	m->st.flags |= c->st.flags;
+	if (m->nframes + 1 + c->st.max_depth > m->st.max_depth)
+		m->st.max_depth = m->nframes + 1 + c->st.max_depth;
+	if (c->stopped)
+		m->stopped = 1;
+	m->child = rg_mime_free(c);
+}
+
 /* headers_end - the blank line after a part's header: what its body is */
 static void
 headers_end(struct rg_mime *m)
@@ -376,15 +452,17 @@ headers_end(struct rg_mime *m)
 	message = strcmp(e->type, "message/rfc822") == 0 ||
 	    strcmp(e->type, "message/global") == 0;
 	e->phase = PH_SKIP;
-	if (is_container(e) || (message && e->cte == RG_MIME_CTE_IDENTITY)) {
+	if (is_container(e) || message) {
 		if (m->nframes >= m->lim.max_depth) {
 			m->st.flags |= RG_MIME_F_DEPTH;
 			return;
 		}
-		if (message) {
+		if (message && e->cte != RG_MIME_CTE_IDENTITY)
+			open_encoded(m);
+		else if (message)
 			open_message(m);
+		if (message)
 			return;
-		}
 		f = frame_push(m, e->msgroot ? e->qpath : e->path);
 		f->multipart = 1;
 		f->digest = strcmp(e->type, "multipart/digest") == 0;
@@ -395,7 +473,7 @@ headers_end(struct rg_mime *m)
 	/* a multipart without a boundary is read as text, so that nothing
 	 * in it goes unscanned */
 	if (strncmp(e->type, "text/", 5) != 0 &&
-	    strncmp(e->type, "multipart/", 10) != 0)
+	    strncmp(e->type, "multipart/", 10) != 0 && !html_like(e))
 		return;
 	if (m->st.text_bytes >= m->lim.max_scan_bytes) {
 		m->st.flags |= RG_MIME_F_SCAN;
@@ -417,6 +495,8 @@ ent_end(struct rg_mime *m)
 		rg_mime_dec_end(&e->dec);
 		if (m->h.text_end != NULL)
 			m->h.text_end(m->h.arg, &e->info);
+	} else if (e->phase == PH_MESSAGE) {
+		close_encoded(m);
 	}
 	ent_reset(e);
 }
@@ -537,7 +617,7 @@ process_line(struct rg_mime *m, const char *line, size_t len, int flags)
 				return;
 			continue;
 		}
-		if (m->ent.phase == PH_TEXT) {
+		if (m->ent.phase == PH_TEXT || m->ent.phase == PH_MESSAGE) {
 			rg_mime_dec_feed(&m->ent.dec, line, len);
 			if (flags & LINE_END)
 				rg_mime_dec_eol(&m->ent.dec);
@@ -588,8 +668,10 @@ line_end(struct rg_mime *m)
 	m->lcont = 0;
 }
 
-struct rg_mime *
-rg_mime_new(const struct rg_mime_limits *lim, const struct rg_mime_handler *h)
+/* mime_alloc - a decoder for a message at path, inside depth containers */
+static struct rg_mime *
+mime_alloc(const struct rg_mime_limits *lim, const struct rg_mime_handler *h,
+    const char *path, size_t depth)
 {
 	struct rg_mime *m = rg_xcalloc(1, sizeof(*m));
 
@@ -598,8 +680,15 @@ rg_mime_new(const struct rg_mime_limits *lim, const struct rg_mime_handler *h)
 		m->lim.max_depth = RG_MIME_DEPTH_LIMIT;
 	if (h != NULL)
 		m->h = *h;
-	ent_start(m, "", 1);
+	m->depth_base = depth;
+	ent_start(m, path, 1);
 	return m;
+}
+
+struct rg_mime *
+rg_mime_new(const struct rg_mime_limits *lim, const struct rg_mime_handler *h)
+{
+	return mime_alloc(lim, h, "", 0);
 }
 
 void
@@ -671,6 +760,7 @@ rg_mime_free(struct rg_mime *m)
 {
 	if (m == NULL)
 		return NULL;
+	m->child = rg_mime_free(m->child);
 	ent_reset(&m->ent);
 	rg_buf_release(&m->ent.fbuf);
 	free(m->frames);

@@ -4,19 +4,23 @@
  * Fed what the milter gets: the top-level header fields one at a time
  * (rg_mime_header), then body chunks cut anywhere (rg_mime_body), then
  * rg_mime_end. It follows the part structure (nested multiparts with a
- * boundary stack, message/rfc822 parsed recursively, preamble and
- * epilogue skipped, missing final boundaries tolerated, CRLF or bare LF),
- * decodes the text of text/ parts (base64, quoted-printable, identity)
+ * boundary stack, message/rfc822 parsed recursively, even when base64 or
+ * quoted-printable encoded, preamble and epilogue skipped, missing final
+ * boundaries tolerated, CRLF or bare LF), decodes the text of text/ parts
+ * and of HTML and SVG attachments (base64, quoted-printable, identity)
  * for a text callback, and gives every part's file names (Content-
  * Disposition filename, Content-Type name; RFC 2231 and RFC 2047 decoded,
  * UTF-8) to a name callback with the part's IMAP-style path ("2.1").
+ * Text is passed on in the part's own charset (ASCII-compatible ones are
+ * what link extraction needs; UTF-16 text is not converted).
  *
  * Memory is bounded whatever the input: one line of RG_MIME_LINE_MAX
  * octets (longer lines are handled in pieces), one frame per open
- * container up to mime_max_depth, and one part's header state. Deeper
- * containers are skipped; after mime_max_parts parts the rest of the
- * message is ignored; at most mime_max_scan_bytes of text reach the text
- * callback. The flags in struct rg_mime_stats say when a cap was hit.
+ * container up to mime_max_depth, and one part's header state (one more
+ * line and part per encoded message/rfc822 open, within the depth).
+ * Deeper containers are skipped; after mime_max_parts parts the rest of
+ * the message is ignored; at most mime_max_scan_bytes of text reach the
+ * text callback. The flags in struct rg_mime_stats say when a cap was hit.
  *
  * Ownership: the caller owns the decoder (rg_mime_new/rg_mime_free);
  * everything handed to callbacks is borrowed for the call. Not
@@ -59,7 +63,8 @@ void rg_mime_limits_conf(struct rg_mime_limits *l, const struct rg_mime_conf *c)
 
 enum rg_mime_text_kind {
 	RG_MIME_TEXT_PLAIN,	/* text/plain and other text/ types */
-	RG_MIME_TEXT_HTML,	/* text/html: entities are still encoded */
+	RG_MIME_TEXT_HTML,	/* text/html, .html and .svg attachments:
+				 * character references still encoded */
 };
 
 /* what callbacks learn about the part at hand; borrowed */

@@ -85,13 +85,12 @@ test_decoders(void)
 	}
 	RGT_CASE("long white space run is not padding");
 	{
-		char in[200], want[200];
+		char in[200];
 
 		memset(in, ' ', 150);
-		strcpy(in + 150, "x");
-		strcpy(want, in);
+		snprintf(in + 150, sizeof(in) - 150, "x");
 		decode(RG_MIME_CTE_QP, in, 1, &out);
-		RGT_STREQ(rg_buf_cstr(&out), want);
+		RGT_STREQ(rg_buf_cstr(&out), in);
 	}
 	RGT_CASE("cte names");
 	RGT_INTEQ(rg_mime_cte_parse("BASE64"), RG_MIME_CTE_BASE64);
@@ -501,6 +500,63 @@ test_caps(void)
 	}
 }
 
+/* test_encoded_message - a base64 message/rfc822 is read by a nested
+ * decoder that gets what is left of each cap */
+static void
+test_encoded_message(void)
+{
+	/* the inner message: multipart, a text part "deep" */
+	const char *msg =
+	    "Content-Type: multipart/mixed; boundary=o\n\n--o\n\nfirst\n"
+	    "--o\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+	    "Q29udGVudC1UeXBlOiBtdWx0aXBhcnQvbWl4ZWQ7IGJvdW5kYXJ5PWkKCi0taQoKZGVlcAot\n"
+	    "LWktLQo=\n--o\n\nlast\n--o--\n";
+	struct rg_mime_limits lim = lim_default;
+	struct rg_mime_stats st;
+	struct trace tr;
+
+	RGT_CASE("encoded message read");
+	st = stream(msg, 3, &lim, &tr);
+	RGT_STREQ(rg_buf_cstr(&tr.text), "[1 text/plain plain]first|"
+	    "[2.1 text/plain plain]deep|[3 text/plain plain]last|");
+	RGT_INTEQ(st.parts, 6);	/* top, 1, 2, inner top, 2.1, 3 */
+	RGT_INTEQ(st.max_depth, 3);
+	RGT_INTEQ(st.flags, 0);
+	tr_free(&tr);
+
+	RGT_CASE("encoded message: depth left over");
+	lim.max_depth = 2;
+	st = stream(msg, 3, &lim, &tr);
+	RGT_STREQ(rg_buf_cstr(&tr.text), "[1 text/plain plain]first|"
+	    "[3 text/plain plain]last|");
+	RGT_CHECK(st.flags & RG_MIME_F_DEPTH, "flags %x", st.flags);
+	tr_free(&tr);
+
+	RGT_CASE("encoded message: parts left over");
+	lim = lim_default;
+	lim.max_parts = 4;
+	st = stream(msg, 3, &lim, &tr);
+	RGT_STREQ(rg_buf_cstr(&tr.text), "[1 text/plain plain]first|");
+	RGT_CHECK(st.flags & RG_MIME_F_PARTS, "flags %x", st.flags);
+	tr_free(&tr);
+
+	RGT_CASE("encoded message: text left over");
+	lim = lim_default;
+	lim.max_scan_bytes = 7;
+	st = stream(msg, 3, &lim, &tr);
+	RGT_STREQ(rg_buf_cstr(&tr.text), "[1 text/plain plain]first|"
+	    "[2.1 text/plain plain]de|");
+	RGT_INTEQ(st.text_bytes, 7);
+	RGT_CHECK(st.flags & RG_MIME_F_SCAN, "flags %x", st.flags);
+	tr_free(&tr);
+
+	RGT_CASE("HTML attachment read as HTML");
+	(void)stream("Content-Type: application/octet-stream; name=\"a.HTM\"\n\n<a>\n",
+	    1, &lim_default, &tr);
+	RGT_STREQ(rg_buf_cstr(&tr.text), "[1 application/octet-stream html]<a>|");
+	tr_free(&tr);
+}
+
 static void
 test_config(void)
 {
@@ -517,4 +573,4 @@ test_config(void)
 
 RGT_MAIN(test_decoders, test_params, test_words, test_stream_text,
     test_header_fields, test_long_lines, test_boundaries, test_caps,
-    test_config)
+    test_encoded_message, test_config)
