@@ -94,7 +94,7 @@ auth_stop(int c)
 static int
 host_char(int c)
 {
-	return isalnum(c) || c >= 0x80 || strchr("-._%", c) != NULL;
+	return isalnum(c) || c >= 0x80 || (c != '\0' && strchr("-._%", c) != NULL);
 }
 
 /* auth_segment - where the authority starting at p ends, and the last '@'
@@ -221,7 +221,7 @@ www_at(struct rg_uri_scanner *sc, const char *w, size_t n, size_t i, int cut)
 	int prev = i > 0 ? (unsigned char)w[i - 1] : ' ';
 
 	if (n - i < 5 || strncasecmp(w + i, "www.", 4) != 0 || isalnum(prev) ||
-	    prev >= 0x80 || strchr(".-_@/\\%", prev) != NULL)
+	    prev >= 0x80 || (prev != '\0' && strchr(".-_@/\\%", prev) != NULL))
 		return;
 	authority_at(sc, w, n, i, cut);
 }
@@ -247,7 +247,7 @@ attr_start(struct rg_uri_scanner *sc, const char *w, size_t n, int cut)
 		return;
 	/* "x:" before any '/', '?' or '#' is a scheme (or what the URL
 	 * parser takes for one), not a host */
-	for (j = i; j < n && !strchr("/\\?#", w[j]); j++)
+	for (j = i; j < n && w[j] != '\0' && !strchr("/\\?#", w[j]); j++)
 		if (w[j] == ':')
 			return;
 	authority_at(sc, w, n, i, cut);
