@@ -122,6 +122,8 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "dns", rg_dns_params, offsetof(struct rg_conf, dns), NULL },
 	{ "dnsbl", rg_dnsbl_params, offsetof(struct rg_conf, dnsbl), NULL },
 	{ "kv", rg_kv_params, offsetof(struct rg_conf, kv), rg_kv_conf_check },
+	{ "mime", rg_mime_params, offsetof(struct rg_conf, mime), NULL },
+	{ "uri", rg_uri_params, offsetof(struct rg_conf, uri), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

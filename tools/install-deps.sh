@@ -16,7 +16,7 @@ mode=${1:-build}
 
 build_pkgs="gcc make autoconf pkg-config libc6-dev
 libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
-libhiredis-dev libunbound-dev libpsl-dev libssl-dev"
+libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
 gettext-base libnet-ssleay-perl bc m4 libwrap0"
