@@ -34,6 +34,7 @@
 #include "../policy/dns.h"
 #include "../policy/log.h"
 #include "../policy/settings.h"
+#include "../policy/uri.h"
 #include "../policy/strutil.h"
 #include "../policy/xalloc.h"
 #include "callbacks.h"
@@ -455,6 +456,9 @@ main(int argc, char **argv)
 		rg_fatal("resolver: %s", rg_buf_cstr(&dns_err));
 	rg_buf_release(&dns_err);
 	rg_dns_set_default(dns);
+	/* the Public Suffix List for link domains, loaded before any thread */
+	if (rg_uri_global_init() < 0)
+		rg_log_warn("no Public Suffix List: link domains are not checked");
 	/* read what is needed later now: after install, a reload may free conf */
 	int log_stderr = conf->core.log_target == RG_LT_STDERR;
 	char pidpath[4096];
@@ -504,6 +508,7 @@ main(int argc, char **argv)
 	pthread_join(milter_tid, NULL);
 	rg_dns_set_default(NULL);
 	rg_dns_close(dns);
+	rg_uri_global_free();
 	if (*pidpath)
 		(void)unlink(pidpath);
 	rg_log_info("stopped");

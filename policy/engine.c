@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "dmarc.h"
 #include "dnsbl.h"
+#include "msgscan.h"
 #include "engine.h"
 #include "log.h"
 #include "relay.h"
@@ -156,6 +157,7 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 	struct rg_msg *m = c->msg;
 	struct rg_buf ar = RG_BUF_INIT;
 
+	rg_msgscan_end(m->scan);
 	if (!rg_verdict_is_final(v)) {
 		struct rg_dmarc_outcome dmarc;
 

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "conf.h"
+#include "msgscan.h"
 #include "dnsbl.h"
 #include "session.h"
 #include "settings.h"
@@ -95,6 +96,7 @@ rg_msg_begin(struct rg_conn *c)
 	rg_msg_end(c);
 	c->msg = rg_xcalloc(1, sizeof(*c->msg));
 	rg_verdict_init(&c->msg->verdict);
+	c->msg->scan = rg_msgscan_new(&c->conf->mime, &c->conf->uri);
 	clock_gettime(CLOCK_MONOTONIC, &c->msg->start);
 	c->nmsgs++;
 	/* a new transaction gets its own queue id from the MTA */
@@ -120,6 +122,7 @@ rg_msg_end(struct rg_conn *c)
 	free(m->headers);
 	rg_buf_release(&m->authres);
 	rg_verdict_clear(&m->verdict);
+	rg_msgscan_free(m->scan);
 	free(m);
 	c->msg = NULL;
 }
@@ -172,6 +175,8 @@ rg_msg_add_header(struct rg_conn *c, const char *name, const char *value)
 	size_t nl = strlen(name), vl = strlen(value);
 
 	m->header_bytes += nl + vl + 3;
+	/* the scanner sees every field: a dropped Content-Type would blind it */
+	rg_msgscan_header(m->scan, name, value);
 	if (m->nheaders >= (size_t)c->conf->core.max_headers ||
 	    m->header_bytes > (size_t)c->conf->core.max_header_bytes) {
 		m->headers_dropped++;
@@ -190,8 +195,8 @@ rg_msg_add_header(struct rg_conn *c, const char *name, const char *value)
 void
 rg_msg_add_body(struct rg_conn *c, const void *data, size_t len)
 {
-	(void)data;
 	c->msg->body_bytes += len;
+	rg_msgscan_body(c->msg->scan, data, len);
 }
 
 const char *

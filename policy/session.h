@@ -24,6 +24,7 @@
 #include "verdict.h"
 
 struct rg_conf;
+struct rg_msgscan;
 struct rg_dnsbl_conn;
 
 #define RG_HOST_MAX	256	/* RFC 1035: 255 octets */
@@ -68,6 +69,7 @@ struct rg_msg {
 	size_t nnotes;
 	struct rg_buf authres;	/* resinfo entries for Authentication-Results */
 	struct rg_spf_state spf;	/* SPF outcome, for DMARC and headers */
+	struct rg_msgscan *scan;	/* MIME structure, links, attachment names */
 	unsigned ar_seen;	/* Authentication-Results fields seen so far */
 	unsigned ar_forged[RG_AR_FORGED_MAX];	/* their 1-based indices */
 	size_t nar_forged;
