@@ -2,8 +2,8 @@
  * dmarc.c - DMARC (RFC 7489): record discovery, alignment, disposition
  *
  * See dmarc.h for what is decided here rather than in libopendmarc and
- * why. The Public Suffix List is libpsl's built-in copy (psl_builtin(),
- * read-only and thread-safe).
+ * why. The Public Suffix List is the one the link scanner loaded
+ * (rg_uri_psl(): the system's copy or libpsl's built-in, read-only).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -25,6 +25,7 @@
 #include "session.h"
 #include "settings.h"
 #include "strutil.h"
+#include "uri.h"
 
 #define DMARC_ACTIONS "reject|quarantine|tag|accept"
 #define DM(f) offsetof(struct rg_dmarc_conf, f)
@@ -74,7 +75,8 @@ dmarc_policy_name(enum rg_dmarc_policy p)
 void
 rg_dmarc_org_domain(const char *domain, char *out, size_t size)
 {
-	const char *reg = psl_registrable_domain(psl_builtin(), domain);
+	const psl_ctx_t *psl = rg_uri_psl();
+	const char *reg = psl ? psl_registrable_domain(psl, domain) : NULL;
 
 	rg_strlcpy(out, reg ? reg : domain, size);
 	rg_str_lower(out);

@@ -89,6 +89,9 @@ enum rg_uri_add {
  * when newer than libpsl's built-in copy); call once at start-up, before
  * threads. 0, or -1 when no list could be had (domains are then dropped) */
 int rg_uri_global_init(void);
+/* rg_uri_psl - the one Public Suffix List context (libpsl's psl_ctx_t),
+ * for every registered-domain decision (links, DMARC); read-only */
+const struct psl_ctx_st *rg_uri_psl(void);
 /* rg_uri_global_free - at shutdown, after the last scanner is gone */
 void rg_uri_global_free(void);
 

@@ -48,6 +48,12 @@ urihost_ctx(void)
 	return urihost_psl;
 }
 
+const struct psl_ctx_st *
+rg_uri_psl(void)
+{
+	return urihost_ctx();
+}
+
 int
 rg_uri_global_init(void)
 {
