@@ -48,9 +48,9 @@ UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 LIBPOLICY = $(BUILD)/libpolicy.a
 
 LIBS_ALL = $(MILTER_LIBS) $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) \
-	$(HIREDIS_LIBS) $(UNBOUND_LIBS) $(PSL_LIBS) $(SYS_LIBS) -lpthread
+	$(HIREDIS_LIBS) $(UNBOUND_LIBS) $(PSL_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
-	$(UNBOUND_LIBS) $(PSL_LIBS) $(SYS_LIBS) -lpthread
+	$(UNBOUND_LIBS) $(PSL_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
 .PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
 	install lint clean distclean

@@ -117,6 +117,7 @@ const struct rg_param rg_core_params[] = {
 const struct rg_conf_section rg_conf_sections[] = {
 	{ "core", rg_core_params, offsetof(struct rg_conf, core), NULL },
 	{ "relay", rg_relay_params, offsetof(struct rg_conf, relay), NULL },
+	{ "dkim", rg_dkim_params, offsetof(struct rg_conf, dkim), rg_dkim_conf_check },
 	{ NULL, NULL, 0, NULL }
 };
 

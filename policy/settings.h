@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "conf.h"
+#include "dkim.h"
 #include "relay.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
@@ -46,6 +47,7 @@ struct rg_conf {
 
 	struct rg_core_conf core;
 	struct rg_relay_conf relay;
+	struct rg_dkim_conf dkim;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];
