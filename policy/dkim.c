@@ -51,6 +51,7 @@ struct rg_dkim_verify {
 	size_t nsigs;			/* DKIM-Signature fields fed */
 	size_t skipped;			/* ... and not fed */
 	size_t malformed;		/* fields with unusable names */
+	struct rg_dkim_tail tail;	/* how the body ends */
 	struct rg_buf field;
 	char id[64];			/* libopendkim keeps this pointer */
 };
@@ -149,6 +150,29 @@ rg_dkim_field(struct rg_buf *out, const char *name, const char *value,
 		start = i + 1;
 	}
 	rg_buf_append(out, value + start, len - start);
+}
+
+/* rg_dkim_tail_update - remember the last two body bytes */
+void
+rg_dkim_tail_update(struct rg_dkim_tail *t, const void *chunk, size_t len)
+{
+	const unsigned char *p = chunk;
+
+	if (len >= 2) {
+		t->last[0] = p[len - 2];
+		t->last[1] = p[len - 1];
+	} else if (len == 1) {
+		t->last[0] = t->last[1];
+		t->last[1] = p[0];
+	}
+	t->len += len;
+}
+
+/* rg_dkim_tail_needs_crlf - a body that does not end in CRLF */
+int
+rg_dkim_tail_needs_crlf(const struct rg_dkim_tail *t)
+{
+	return t->len > 0 && !(t->last[0] == '\r' && t->last[1] == '\n');
 }
 
 /* --- verification ------------------------------------------------------ */
@@ -293,6 +317,7 @@ rg_dkim_verify_body(struct rg_dkim_verify *v, const void *chunk, size_t len)
 		rg_dkim_verify_eoh(v);
 	if (v->dkim == NULL || v->nosig || v->error != RG_DKIM_OK || len == 0)
 		return;
+	rg_dkim_tail_update(&v->tail, chunk, len);
 	dkv_status(v, "body", dkim_body(v->dkim, (unsigned char *)chunk, len));
 }
 
@@ -474,6 +499,8 @@ rg_dkim_verify_eom(struct rg_dkim_verify *v, struct rg_dkim_results *out)
 		return RG_DKIM_INVAL;
 	if (v->state == DKV_HEADERS)
 		rg_dkim_verify_eoh(v);
+	if (rg_dkim_tail_needs_crlf(&v->tail))
+		rg_dkim_verify_body(v, "\r\n", 2);
 	v->state = DKV_DONE;
 	if (v->dkim != NULL && !v->nosig && v->error == RG_DKIM_OK) {
 		prev = dkv_enter(v);
@@ -487,10 +514,12 @@ rg_dkim_verify_eom(struct rg_dkim_verify *v, struct rg_dkim_results *out)
 	dkv_collect(v, out);
 	dkv_override(v, out);
 	out->skipped = v->skipped;
-	if (v->skipped > 0 || v->malformed > 0)
-		rg_log_id(RG_LOG_INFO, v->id, "dkim: %zu signature(s) not verified "
-		    "(over the limits), %zu field(s) with a malformed name",
-		    v->skipped, v->malformed);
+	if (v->skipped > 0)
+		rg_log_id(RG_LOG_INFO, v->id, "dkim: %zu signature(s) over the "
+		    "limits not verified", v->skipped);
+	if (v->malformed > 0)
+		rg_log_id(RG_LOG_INFO, v->id, "dkim: %zu header field(s) with a "
+		    "malformed name not verified", v->malformed);
 	return v->error == RG_DKIM_OK ? RG_DKIM_OK : RG_DKIM_TEMPFAIL;
 }
 

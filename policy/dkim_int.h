@@ -32,6 +32,20 @@ const struct rg_dkim_resolver *rg_dkim_dns_enter(
     const struct rg_dkim_resolver *r);
 void rg_dkim_dns_leave(const struct rg_dkim_resolver *prev);
 
+/*
+ * RFC 6376 s3.4.3 and s3.4.4: a body that does not end in CRLF is hashed
+ * as if it did; libopendkim refuses to sign one instead, so we feed the
+ * CRLF ourselves at the end.
+ */
+struct rg_dkim_tail {
+	unsigned char last[2];
+	size_t len;
+};
+
+void rg_dkim_tail_update(struct rg_dkim_tail *t, const void *chunk,
+    size_t len);
+int rg_dkim_tail_needs_crlf(const struct rg_dkim_tail *t);
+
 /* rg_dkim_name_ok - a field name libopendkim takes (RFC 5322 s3.6.8) */
 int rg_dkim_name_ok(const char *name);
 /*

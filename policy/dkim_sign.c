@@ -15,12 +15,24 @@
  * did not see would not be covered, and a verifier takes repeated fields
  * from the bottom (RFC 6376 s5.4.2), so the signature could not verify.
  *
+ * libopendkim 2.11.0 (Debian 12) leaks the Ed25519 key and signature
+ * buffer of every Ed25519 signature it makes: dkim_free() releases the
+ * crypto state of RSA signatures only (upstream issue #30, fixed in
+ * 2026 by PR #321). dksign_ed25519_release() frees them itself, but
+ * only after it has checked, field by field through the public
+ * accessors, that the library's structures are laid out as in that
+ * release; it clears what it frees, so a fixed library frees nothing
+ * twice, and a library laid out differently is left alone.
+ *
  * Static functions are dksign_*: dkim_* names belong to libopendkim.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "dkim_int.h"
 #include "log.h"
@@ -30,6 +42,7 @@
 
 #define DKSIGN_PREFIX	"DKIM-Signature: "	/* width of the first line */
 #define DKSIGN_DOMAIN_MAX	256
+#define DKSIGN_B_LINE	64	/* b= characters per folded line */
 
 enum dksign_state { DKSIGN_HEADERS, DKSIGN_BODY, DKSIGN_DONE };
 
@@ -38,6 +51,7 @@ struct dksign_one {
 	const struct rg_dkim_key *key;
 	char domain[DKSIGN_DOMAIN_MAX];	/* d= */
 	const char *signer;		/* i= template, or NULL */
+	int fold_b;			/* unfolded by the library; fold b= here */
 	int failed;
 };
 
@@ -51,6 +65,7 @@ struct rg_dkim_sign {
 	struct rg_buf why;
 	struct rg_buf field;
 	size_t nheaders, header_bytes;
+	struct rg_dkim_tail tail;	/* how the body ends */
 	char from_domain[DKSIGN_DOMAIN_MAX];
 	char id[64];			/* libopendkim keeps this pointer */
 };
@@ -140,6 +155,21 @@ dksign_start(struct rg_dkim_sign *s, DKIM_LIB *lib, struct dksign_one *o,
 		    o->key->path, dkim_getresultstr(st) ? dkim_getresultstr(st) :
 		    "library error");
 		return -1;
+	}
+	/*
+	 * libopendkim folds the header it signs with an empty b= and the one
+	 * it returns with the signature in; only for RSA does it make both
+	 * wrap before b=. For Ed25519 the two differ, which simple header
+	 * canonicalization sees. Unfolded, they agree; b= is folded later,
+	 * where white space does not count (RFC 6376 s3.5, b=).
+	 */
+	if (o->key->type == RG_DKIM_KEY_ED25519 && hc == DKIM_CANON_SIMPLE) {
+		if (dkim_set_margin(o->dkim, 0) != DKIM_STAT_OK) {
+			rg_buf_printf(&s->why, "cannot sign for %s with %s: margin",
+			    o->domain, o->key->path);
+			return -1;
+		}
+		o->fold_b = 1;
 	}
 	if (o->signer != NULL)
 		dksign_signer(s, o);
@@ -289,6 +319,7 @@ rg_dkim_sign_body(struct rg_dkim_sign *s, const void *chunk, size_t len)
 		return;
 	if (s->state == DKSIGN_HEADERS)
 		rg_dkim_sign_eoh(s);
+	rg_dkim_tail_update(&s->tail, chunk, len);
 	for (size_t i = 0; i < s->n; i++) {
 		struct dksign_one *o = &s->one[i];
 		DKIM_STAT st;
@@ -301,18 +332,103 @@ rg_dkim_sign_body(struct rg_dkim_sign *s, const void *chunk, size_t len)
 	}
 }
 
-/* dksign_value - the signature header value, with LF line breaks */
+/* dksign_value - the signature header value, LF line breaks; with fold_b
+ * the unfolded value gets its b= tag (the last one) folded */
 static char *
-dksign_value(const unsigned char *v, size_t len)
+dksign_value(const unsigned char *v, size_t len, int fold_b)
 {
-	char *out = rg_xmalloc(len + 1);
-	size_t n = 0;
+	struct rg_buf out = RG_BUF_INIT;
+	size_t b = 0, col = 0;
 
-	for (size_t i = 0; i < len; i++)
-		if (v[i] != '\r')
-			out[n++] = (char)v[i];
-	out[n] = '\0';
-	return out;
+	for (size_t i = 0; i + 3 <= len; i++)
+		if (v[i] == ' ' && v[i + 1] == 'b' && v[i + 2] == '=')
+			b = i + 3;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '\r')
+			continue;
+		if (fold_b && b > 0 && i >= b && col++ == DKSIGN_B_LINE) {
+			rg_buf_puts(&out, "\n\t ");
+			col = 1;
+		}
+		rg_buf_putc(&out, (char)v[i]);
+	}
+	return rg_buf_steal(&out);
+}
+
+/*
+ * The start of libopendkim 2.11.0's struct dkim_siginfo and struct
+ * dkim_crypto (dkim-types.h, OpenSSL build), as far as needed to reach the
+ * Ed25519 key of a signing handle.
+ */
+struct dksign_lib_siginfo {
+	int sig_dnssec_key;
+	unsigned sig_flags, sig_error, sig_bh, sig_version, sig_hashtype;
+	unsigned sig_keytype, sig_keybits;
+	size_t sig_siglen, sig_keylen, sig_b64keylen;
+	int sig_query, sig_signalg, sig_hdrcanonalg, sig_bodycanonalg;
+	uint64_t sig_timestamp;
+	unsigned char *sig_domain, *sig_selector, *sig_sig, *sig_key;
+	unsigned char *sig_b64key;
+	void *sig_context;
+	void *sig_signature;
+};
+
+struct dksign_lib_crypto {
+	unsigned char crypto_pad;
+	int crypto_keysize;
+	size_t crypto_inlen, crypto_outlen;
+	EVP_PKEY *crypto_pkey;
+	void *crypto_key;
+	void *crypto_keydata;
+	unsigned char *crypto_in, *crypto_out;
+};
+
+/* dksign_layout_ok - the handle's signature is laid out as we think */
+static int
+dksign_layout_ok(DKIM *d, const struct dksign_lib_siginfo *si)
+{
+	DKIM_SIGINFO *sig = (DKIM_SIGINFO *)(uintptr_t)si;
+	unsigned bits = 0;
+	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
+
+	return dkim_getmode(d) == DKIM_MODE_SIGN &&
+	    dkim_sig_getflags(sig) == si->sig_flags &&
+	    dkim_sig_geterror(sig) == (int)si->sig_error &&
+	    dkim_sig_getbh(sig) == (int)si->sig_bh &&
+	    dkim_sig_getsignalg(sig, &alg) == DKIM_STAT_OK &&
+	    alg == DKIM_SIGN_ED25519SHA256 && si->sig_signalg == alg &&
+	    dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
+	    bits == si->sig_keybits &&
+	    si->sig_domain != NULL && dkim_sig_getdomain(sig) == si->sig_domain &&
+	    si->sig_selector != NULL &&
+	    dkim_sig_getselector(sig) == si->sig_selector &&
+	    dkim_sig_getcontext(sig) == si->sig_context &&
+	    si->sig_signature != NULL;
+}
+
+/* dksign_ed25519_release - free what dkim_free() forgets (see above) */
+static void
+dksign_ed25519_release(struct dksign_one *o)
+{
+	const struct dksign_lib_siginfo *si;
+	struct dksign_lib_crypto *cr;
+
+	if (o->key->type != RG_DKIM_KEY_ED25519 ||
+	    (si = (const void *)dkim_getsignature(o->dkim)) == NULL ||
+	    !dksign_layout_ok(o->dkim, si))
+		return;
+	cr = si->sig_signature;
+	/* as dkim_privkey_load() and dkim_eom_sign() leave an Ed25519 key */
+	if (cr->crypto_keysize != 512 || cr->crypto_outlen != 64 ||
+	    cr->crypto_key != NULL || cr->crypto_out == NULL ||
+	    cr->crypto_pkey == NULL ||
+	    EVP_PKEY_base_id(cr->crypto_pkey) != EVP_PKEY_ED25519)
+		return;
+	EVP_PKEY_free(cr->crypto_pkey);
+	cr->crypto_pkey = NULL;
+	free(cr->crypto_out);		/* DKIM_MALLOC with no allocator: malloc */
+	cr->crypto_out = NULL;
+	cr->crypto_outlen = 0;
 }
 
 /* dksign_finish - sign with one handle; the value goes to out */
@@ -334,7 +450,8 @@ dksign_finish(struct rg_dkim_sign *s, struct dksign_one *o,
 		return;
 	}
 	out->v = rg_xreallocarray(out->v, out->n + 1, sizeof(char *));
-	out->v[out->n++] = dksign_value(hdr, len);
+	out->v[out->n++] = dksign_value(hdr, len, o->fold_b);
+	dksign_ed25519_release(o);
 }
 
 enum rg_dkim_status
@@ -345,6 +462,8 @@ rg_dkim_sign_eom(struct rg_dkim_sign *s, struct rg_strlist *out,
 		return RG_DKIM_INVAL;
 	if (s->state == DKSIGN_HEADERS)
 		rg_dkim_sign_eoh(s);
+	if (rg_dkim_tail_needs_crlf(&s->tail))
+		rg_dkim_sign_body(s, "\r\n", 2);
 	s->state = DKSIGN_DONE;
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->one[i].failed)

@@ -15,7 +15,7 @@
 static char dk_dir[64];
 
 /* dk_rm_dir - remove the temporary directory at exit */
-static void
+static inline void
 dk_rm_dir(void)
 {
 	char cmd[128];
@@ -28,7 +28,7 @@ dk_rm_dir(void)
 }
 
 /* dk_setup - make the directory once */
-static const char *
+static inline const char *
 dk_setup(void)
 {
 	if (dk_dir[0] != '\0')
@@ -43,7 +43,7 @@ dk_setup(void)
 }
 
 /* dk_path - dir/name in a rotating static buffer */
-static const char *
+static inline const char *
 dk_path(const char *name)
 {
 	static char buf[8][512];
@@ -55,7 +55,7 @@ dk_path(const char *name)
 }
 
 /* dk_write - create dir/name with text and mode; its path */
-static const char *
+static inline const char *
 dk_write(const char *name, const char *text, mode_t mode)
 {
 	const char *p = dk_path(name);
@@ -72,7 +72,7 @@ dk_write(const char *name, const char *text, mode_t mode)
 }
 
 /* dk_run - run a shell command; exit the test on failure */
-static void
+static inline void
 dk_run(const char *cmd)
 {
 	if (system(cmd) != 0) {
@@ -86,7 +86,7 @@ dk_run(const char *cmd)
  * traditional set, an RSA key is written as PKCS#1 ("BEGIN RSA PRIVATE
  * KEY") instead of PKCS#8. Returns the path, in storage of its own.
  */
-static const char *
+static inline const char *
 dk_genkey(const char *name, const char *type, int bits, int traditional)
 {
 	const char *p = dk_path(name);
@@ -111,7 +111,7 @@ dk_genkey(const char *name, const char *type, int bits, int traditional)
 }
 
 /* dk_slurp - a file's contents (malloc'd), or NULL */
-static char *
+static inline char *
 dk_slurp(const char *path)
 {
 	FILE *fp = fopen(path, "r");
@@ -134,8 +134,19 @@ dk_slurp(const char *path)
 	return data;
 }
 
+/* dk_copy - dir/name with the contents of src and mode; its path */
+static inline const char *
+dk_copy(const char *src, const char *name, mode_t mode)
+{
+	char *text = dk_slurp(src);
+	const char *p = dk_write(name, text ? text : "", mode);
+
+	free(text);
+	return p;
+}
+
 /* dk_cmd_output - first line of a command's output (static), or "" */
-static const char *
+static inline const char *
 dk_cmd_output(const char *cmd)
 {
 	static char line[8192];

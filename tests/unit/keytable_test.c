@@ -125,17 +125,17 @@ test_key_errors(void)
 	char want[1024];
 	const char *p;
 
-	p = dk_write("readable.pem", dk_slurp(rsa_pem), 0644);
+	p = dk_copy(rsa_pem, "readable.pem", 0644);
 	snprintf(want, sizeof(want), "t.conf:2: key file %s: accessible by others "
 	    "(mode 0644); run chmod o-rwx %s", p, p);
 	expect_error("world-readable key, dkim_sign", conf_fmt("\n"
 	    "dkim_sign = example.com s1 %s\n", p), want);
 
-	p = dk_write("owrite.pem", dk_slurp(rsa_pem), 0602);
+	p = dk_copy(rsa_pem, "owrite.pem", 0602);
 	expect_error("world-writable key", conf_fmt("dkim_sign = example.com s1 "
 	    "%s\n", p), "(mode 0602)");
 
-	p = dk_write("group.pem", dk_slurp(rsa_pem), 0640);
+	p = dk_copy(rsa_pem, "group.pem", 0640);
 	{
 		struct rg_buf err = RG_BUF_INIT;
 		struct rg_conf *c;
@@ -257,7 +257,7 @@ test_keytable(void)
 	expect_error("KeyTable name twice", conf_fmt("dkim_key_table = %s\n", bad),
 	    "kt.dup:2: key name \"k\" used twice");
 	{
-		const char *open = dk_write("open.pem", dk_slurp(rsa_pem), 0644);
+		const char *open = dk_copy(rsa_pem, "open.pem", 0644);
 
 		bad = dk_write("kt.open", conf_fmt("\n\nk example.com:a:%s\n", open),
 		    0644);
