@@ -17,7 +17,7 @@ libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 libhiredis-dev libunbound-dev libpsl-dev libssl-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
-gettext-base libnet-ssleay-perl"
+gettext-base libnet-ssleay-perl python3-dkim"
 
 case "$mode" in
 build) pkgs=$build_pkgs ;;
