@@ -273,7 +273,14 @@ rg_dkim_verify_header(struct rg_dkim_verify *v, const char *name,
 		return;
 	}
 	is_sig = strcasecmp(name, DKV_SIGNATURE) == 0;
-	rg_dkim_field(&v->field, name, value ? value : "", v->leadspc);
+	value = value ? value : "";
+	/* no copy of a value that could never fit */
+	if (strlen(value) > (size_t)v->conf->core.max_header_bytes) {
+		v->overflow = 1;
+		v->skipped += is_sig;
+		return;
+	}
+	rg_dkim_field(&v->field, name, value, v->leadspc);
 	if (!dkv_admit(v, is_sig) || v->dkim == NULL)
 		return;
 	dkv_status(v, "header", dkim_header(v->dkim,

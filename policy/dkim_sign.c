@@ -277,7 +277,13 @@ rg_dkim_sign_header(struct rg_dkim_sign *s, const char *name,
 	/* a field libopendkim cannot name cannot be signed; it is not in h= */
 	if (name == NULL || !rg_dkim_name_ok(name))
 		return;
-	rg_dkim_field(&s->field, name, value ? value : "", s->leadspc);
+	value = value ? value : "";
+	if (strlen(value) > (size_t)s->conf->core.max_header_bytes) {
+		dksign_fail(s, NULL, RG_DKIM_PERMFAIL, "too many header fields to "
+		    "sign", DKIM_STAT_OK);
+		return;
+	}
+	rg_dkim_field(&s->field, name, value, s->leadspc);
 	if (!dksign_feed_ok(s))
 		return;
 	for (size_t i = 0; i < s->n; i++) {

@@ -981,6 +981,24 @@ test_malformed_fields(void)
 	free(big);
 	tmsg_free(&m);
 
+	RGT_CASE("two 600k fields: together over max_header_bytes");
+	sign_verify(c, &m, &r, 1);
+	rg_dkim_results_release(&r);
+	big = rg_xmalloc(600 * 1024 + 1);
+	memset(big, 'y', 600 * 1024);
+	big[0] = ' ';
+	big[600 * 1024] = '\0';
+	tmsg_add(&m, "X-Big-1", big, 0);
+	verify(c, &m, &r);
+	check_one(&r, RG_DKIM_PASS, "");
+	rg_dkim_results_release(&r);
+	tmsg_add(&m, "X-Big-2", big, 0);
+	verify(c, &m, &r);
+	check_one(&r, RG_DKIM_PERMERROR, "too many header fields");
+	rg_dkim_results_release(&r);
+	free(big);
+	tmsg_free(&m);
+
 	RGT_CASE("10,000 fields, no signature: none");
 	tmsg_parse(&m, msg_text);
 	for (int i = 0; i < 10000; i++)
