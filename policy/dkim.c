@@ -90,6 +90,7 @@ dkv_lib_start(void)
 	dkv_lib = lib;
 }
 
+/* rg_dkim_lib - the one library handle, made on first use */
 DKIM_LIB *
 rg_dkim_lib(void)
 {
@@ -97,12 +98,14 @@ rg_dkim_lib(void)
 	return dkv_lib;
 }
 
+/* rg_dkim_init - start libopendkim at start-up rather than on first use */
 int
 rg_dkim_init(void)
 {
 	return rg_dkim_lib() != NULL ? 0 : -1;
 }
 
+/* rg_dkim_shutdown - close the library handle at exit */
 void
 rg_dkim_shutdown(void)
 {
@@ -201,6 +204,7 @@ dkv_status(struct rg_dkim_verify *v, const char *where, DKIM_STAT st)
 	dkv_fail(v, where, st);
 }
 
+/* rg_dkim_verify_new - a verifier for one message; NULL: dkim_verify = no */
 struct rg_dkim_verify *
 rg_dkim_verify_new(const struct rg_conf *conf, const char *id)
 {
@@ -221,6 +225,7 @@ rg_dkim_verify_new(const struct rg_conf *conf, const char *id)
 	return v;
 }
 
+/* rg_dkim_verify_set_resolver - this message's key lookups go to fn */
 void
 rg_dkim_verify_set_resolver(struct rg_dkim_verify *v, rg_dkim_txt_lookup fn,
     void *arg)
@@ -230,6 +235,7 @@ rg_dkim_verify_set_resolver(struct rg_dkim_verify *v, rg_dkim_txt_lookup fn,
 	v->has_resolver = fn != NULL;
 }
 
+/* rg_dkim_verify_leadspc - whether values keep the space after the colon */
 void
 rg_dkim_verify_leadspc(struct rg_dkim_verify *v, int leadspc)
 {
@@ -260,6 +266,7 @@ dkv_admit(struct rg_dkim_verify *v, int is_sig)
 	return 1;
 }
 
+/* rg_dkim_verify_header - one header field, within the caps */
 void
 rg_dkim_verify_header(struct rg_dkim_verify *v, const char *name,
     const char *value)
@@ -294,6 +301,7 @@ dkv_enter(struct rg_dkim_verify *v)
 	return rg_dkim_dns_enter(v->has_resolver ? &v->resolver : NULL);
 }
 
+/* rg_dkim_verify_eoh - end of the header; signatures are known now */
 void
 rg_dkim_verify_eoh(struct rg_dkim_verify *v)
 {
@@ -315,6 +323,7 @@ rg_dkim_verify_eoh(struct rg_dkim_verify *v)
 		dkv_status(v, "end of header", st);
 }
 
+/* rg_dkim_verify_body - a body chunk; the first one also ends the header */
 void
 rg_dkim_verify_body(struct rg_dkim_verify *v, const void *chunk, size_t len)
 {
@@ -495,6 +504,7 @@ dkv_override(struct rg_dkim_verify *v, struct rg_dkim_results *out)
 	}
 }
 
+/* rg_dkim_verify_eom - fetch keys, verify, report every signature */
 enum rg_dkim_status
 rg_dkim_verify_eom(struct rg_dkim_verify *v, struct rg_dkim_results *out)
 {
@@ -530,6 +540,7 @@ rg_dkim_verify_eom(struct rg_dkim_verify *v, struct rg_dkim_results *out)
 	return v->error == RG_DKIM_OK ? RG_DKIM_OK : RG_DKIM_TEMPFAIL;
 }
 
+/* rg_dkim_verify_free - release the verifier and its libopendkim handle */
 struct rg_dkim_verify *
 rg_dkim_verify_free(struct rg_dkim_verify *v)
 {
@@ -544,6 +555,7 @@ rg_dkim_verify_free(struct rg_dkim_verify *v)
 
 /* --- reporting ------------------------------------------------------------ */
 
+/* rg_dkim_results_release - free the result array */
 void
 rg_dkim_results_release(struct rg_dkim_results *r)
 {
@@ -551,6 +563,7 @@ rg_dkim_results_release(struct rg_dkim_results *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* rg_dkim_result_name - the RFC 8601 word for a result */
 const char *
 rg_dkim_result_name(enum rg_dkim_result r)
 {
@@ -573,6 +586,7 @@ dkv_prop(struct rg_buf *out, const char *name, const char *value)
 	rg_authres_pvalue(out, value);
 }
 
+/* rg_dkim_resinfo - one signature as an Authentication-Results resinfo */
 void
 rg_dkim_resinfo(const struct rg_dkim_sigresult *s, struct rg_buf *out)
 {
@@ -591,6 +605,7 @@ rg_dkim_resinfo(const struct rg_dkim_sigresult *s, struct rg_buf *out)
 	dkv_prop(out, "header.b", s->b);
 }
 
+/* rg_dkim_results_authres - every signature into Authentication-Results */
 void
 rg_dkim_results_authres(const struct rg_dkim_results *r, struct rg_msg *m)
 {
@@ -606,6 +621,7 @@ rg_dkim_results_authres(const struct rg_dkim_results *r, struct rg_msg *m)
 	rg_buf_release(&b);
 }
 
+/* rg_dkim_results_summary - result:domain pairs for the summary log line */
 void
 rg_dkim_results_summary(const struct rg_dkim_results *r, struct rg_buf *out)
 {

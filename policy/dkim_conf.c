@@ -29,12 +29,14 @@ dkconf_parse_sign(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return rg_dkim_keylist_parse(cx, p->name, value, l);
 }
 
+/* dkconf_free_sign - release dkim_sign keys */
 static void
 dkconf_free_sign(void *dst)
 {
 	rg_dkim_keylist_release(dst);
 }
 
+/* dkconf_parse_keytable - dkim_key_table: read the file and its keys */
 static int
 dkconf_parse_keytable(struct rg_conf_ctx *cx, const struct rg_param *p,
     const char *value, void *dst)
@@ -42,12 +44,14 @@ dkconf_parse_keytable(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return rg_keytable_parse(cx, p->name, value, dst);
 }
 
+/* dkconf_free_keytable - release dkim_key_table */
 static void
 dkconf_free_keytable(void *dst)
 {
 	rg_keytable_release(dst);
 }
 
+/* dkconf_parse_signtable - dkim_signing_table: read the file */
 static int
 dkconf_parse_signtable(struct rg_conf_ctx *cx, const struct rg_param *p,
     const char *value, void *dst)
@@ -55,6 +59,7 @@ dkconf_parse_signtable(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return rg_signtable_parse(cx, p->name, value, dst);
 }
 
+/* dkconf_free_signtable - release dkim_signing_table */
 static void
 dkconf_free_signtable(void *dst)
 {
@@ -99,6 +104,7 @@ dkconf_hdr_item(struct rg_conf_ctx *cx, const char *item, const char *file,
 	return 0;
 }
 
+/* dkconf_parse_hdrs - dkim_signed_headers: a list of field names */
 static int
 dkconf_parse_hdrs(struct rg_conf_ctx *cx, const struct rg_param *p,
     const char *value, void *dst)
@@ -109,6 +115,7 @@ dkconf_parse_hdrs(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return rg_conf_foreach_item(cx, value, dkconf_hdr_item, &h);
 }
 
+/* dkconf_free_hdrs - release dkim_signed_headers */
 static void
 dkconf_free_hdrs(void *dst)
 {

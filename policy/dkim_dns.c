@@ -41,6 +41,7 @@ static struct rg_dkim_resolver dkdns_default;	/* set before threads */
 static __thread const struct rg_dkim_resolver *dkdns_current;
 static int dkdns_service;	/* its address is the "service handle" */
 
+/* rg_dkim_set_resolver - key lookup for handles without one of their own */
 void
 rg_dkim_set_resolver(rg_dkim_txt_lookup fn, void *arg)
 {
@@ -48,6 +49,7 @@ rg_dkim_set_resolver(rg_dkim_txt_lookup fn, void *arg)
 	dkdns_default.arg = arg;
 }
 
+/* rg_dkim_dns_enter - set this thread's resolver for the calls to come */
 const struct rg_dkim_resolver *
 rg_dkim_dns_enter(const struct rg_dkim_resolver *r)
 {
@@ -57,6 +59,7 @@ rg_dkim_dns_enter(const struct rg_dkim_resolver *r)
 	return prev;
 }
 
+/* rg_dkim_dns_leave - put the previous resolver back */
 void
 rg_dkim_dns_leave(const struct rg_dkim_resolver *prev)
 {
@@ -248,6 +251,7 @@ dkdns_close(void *srv)
 	(void)srv;
 }
 
+/* rg_dkim_dns_install - replace every DNS hook of the library with ours */
 void
 rg_dkim_dns_install(DKIM_LIB *lib)
 {

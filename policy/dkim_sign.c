@@ -176,6 +176,7 @@ dksign_start(struct rg_dkim_sign *s, DKIM_LIB *lib, struct dksign_one *o,
 	return 0;
 }
 
+/* rg_dkim_sign_new - a signer with every key that applies to from_addr */
 struct rg_dkim_sign *
 rg_dkim_sign_new(const struct rg_conf *conf, const char *from_addr,
     const char *id, struct rg_buf *why)
@@ -215,12 +216,14 @@ rg_dkim_sign_new(const struct rg_conf *conf, const char *from_addr,
 	return s;
 }
 
+/* rg_dkim_sign_count - the number of signatures to be made */
 size_t
 rg_dkim_sign_count(const struct rg_dkim_sign *s)
 {
 	return s ? s->n : 0;
 }
 
+/* rg_dkim_sign_leadspc - whether values keep the space after the colon */
 void
 rg_dkim_sign_leadspc(struct rg_dkim_sign *s, int leadspc)
 {
@@ -268,6 +271,7 @@ dksign_feed_ok(struct rg_dkim_sign *s)
 	return 1;
 }
 
+/* rg_dkim_sign_header - one header field, to every signing handle */
 void
 rg_dkim_sign_header(struct rg_dkim_sign *s, const char *name,
     const char *value)
@@ -296,6 +300,7 @@ rg_dkim_sign_header(struct rg_dkim_sign *s, const char *name,
 	}
 }
 
+/* rg_dkim_sign_eoh - end of the header; a missing From shows here */
 void
 rg_dkim_sign_eoh(struct rg_dkim_sign *s)
 {
@@ -318,6 +323,7 @@ rg_dkim_sign_eoh(struct rg_dkim_sign *s)
 	}
 }
 
+/* rg_dkim_sign_body - a body chunk to every signing handle */
 void
 rg_dkim_sign_body(struct rg_dkim_sign *s, const void *chunk, size_t len)
 {
@@ -460,6 +466,7 @@ dksign_finish(struct rg_dkim_sign *s, struct dksign_one *o,
 	dksign_ed25519_release(o);
 }
 
+/* rg_dkim_sign_eom - make the signatures */
 enum rg_dkim_status
 rg_dkim_sign_eom(struct rg_dkim_sign *s, struct rg_strlist *out,
     struct rg_buf *why)
@@ -479,6 +486,7 @@ rg_dkim_sign_eom(struct rg_dkim_sign *s, struct rg_strlist *out,
 	return s->error;
 }
 
+/* rg_dkim_sign_free - release the signer and its handles */
 struct rg_dkim_sign *
 rg_dkim_sign_free(struct rg_dkim_sign *s)
 {

@@ -206,6 +206,7 @@ kt_triple(struct rg_conf_ctx *cx, char *s, const char *file, int line,
 	return kt_key_add(cx, a->out, NULL, f[0], f[1], f[2], file, line);
 }
 
+/* rg_dkim_keylist_parse - dkim_sign: triples, inline or from file: lists */
 int
 rg_dkim_keylist_parse(struct rg_conf_ctx *cx, const char *param,
     const char *value, struct rg_dkim_keylist *out)
@@ -253,6 +254,7 @@ kt_keytable_line(struct rg_conf_ctx *cx, char *s, const char *file,
 	return kt_key_add(cx, &t->keys, f[0], f[1], c1 + 1, c2 + 1, file, line);
 }
 
+/* rg_keytable_parse - dkim_key_table: every line, every key loaded */
 int
 rg_keytable_parse(struct rg_conf_ctx *cx, const char *param,
     const char *value, struct rg_keytable *out)
@@ -309,6 +311,7 @@ kt_signtable_line(struct rg_conf_ctx *cx, char *s, const char *file,
 	return 0;
 }
 
+/* rg_signtable_parse - dkim_signing_table: every line; names resolved later */
 int
 rg_signtable_parse(struct rg_conf_ctx *cx, const char *param,
     const char *value, struct rg_signtable *out)
@@ -334,6 +337,7 @@ kt_key_index(const struct rg_keytable *kt, const char *name)
 	return -1;
 }
 
+/* rg_signtable_resolve - names to KeyTable indices; unknown ones are errors */
 int
 rg_signtable_resolve(struct rg_conf_ctx *cx, struct rg_signtable *st,
     const struct rg_keytable *kt)
@@ -360,6 +364,7 @@ rg_signtable_resolve(struct rg_conf_ctx *cx, struct rg_signtable *st,
 
 /* --- release ---------------------------------------------------------- */
 
+/* rg_dkim_keylist_release - release every key of a list */
 void
 rg_dkim_keylist_release(struct rg_dkim_keylist *l)
 {
@@ -370,6 +375,7 @@ rg_dkim_keylist_release(struct rg_dkim_keylist *l)
 	l->n = 0;
 }
 
+/* rg_keytable_release - release a KeyTable */
 void
 rg_keytable_release(struct rg_keytable *t)
 {
@@ -378,6 +384,7 @@ rg_keytable_release(struct rg_keytable *t)
 	t->path = NULL;
 }
 
+/* rg_signtable_release - release a SigningTable */
 void
 rg_signtable_release(struct rg_signtable *t)
 {
@@ -479,6 +486,7 @@ kt_lookup_exact(const struct rg_signtable *t, const char *addr)
 	return kt_find(t, "*");
 }
 
+/* rg_signtable_lookup - the entry that applies to a From address, or NULL */
 const struct rg_signtable_entry *
 rg_signtable_lookup(const struct rg_signtable *t, const char *addr)
 {
