@@ -81,9 +81,11 @@ dksign_add(struct rg_dkim_sign *s, const struct rg_dkim_key *k,
 		if (strcasecmp(s->one[i].domain, d) == 0 &&
 		    strcasecmp(s->one[i].key->selector, k->selector) == 0)
 			return;
-	if (s->n == RG_DKIM_MAX_SIGNERS || *d == '\0') {
+	/* "%" takes the domain from the message: it must be a host name */
+	if (s->n == RG_DKIM_MAX_SIGNERS || !rg_dkim_domain_ok(d)) {
 		rg_log_id(RG_LOG_WARN, s->id, "dkim: not signing with %s (%s)",
-		    k->path, *d ? "too many keys" : "no From domain");
+		    k->path, s->n == RG_DKIM_MAX_SIGNERS ? "too many keys" :
+		    "bad From domain");
 		return;
 	}
 	s->one[s->n].key = k;

@@ -127,6 +127,13 @@ kt_valid_domain(const char *d, int percent_ok)
 	return 1;
 }
 
+/* rg_dkim_domain_ok - what kt_valid_domain accepts, without "%" */
+int
+rg_dkim_domain_ok(const char *domain)
+{
+	return kt_valid_domain(domain, 0);
+}
+
 /* kt_table_path - "file:/p" or "/p" (or "refile:/p" when allowed) */
 static const char *
 kt_table_path(struct rg_conf_ctx *cx, const char *param, const char *value,

@@ -115,6 +115,8 @@ void rg_signtable_release(struct rg_signtable *t);
  */
 const struct rg_signtable_entry *rg_signtable_lookup(
     const struct rg_signtable *t, const char *addr);
+/* rg_dkim_domain_ok - a usable d= value: host name characters, 1..253 */
+int rg_dkim_domain_ok(const char *domain);
 /* rg_wildmat - '*' matches any run of characters; case is ignored */
 int rg_wildmat(const char *pattern, const char *s);
 

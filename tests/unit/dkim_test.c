@@ -1179,6 +1179,12 @@ test_signing(void)
 	RGT_CHECK(rg_dkim_sign_new(c, NULL, "Q", &why) == NULL, "signer for NULL");
 	RGT_STREQ(rg_buf_cstr(&why), "");
 
+	RGT_CASE("%% domain from a From address that is no host name");
+	RGT_CHECK(rg_dkim_sign_new(c, "a@x y.example.org", "Q", &why) == NULL,
+	    "signed for a bad domain");
+	RGT_CHECK(rg_dkim_sign_new(c, "a@x..example.org", "Q", &why) == NULL,
+	    "signed for a bad domain");
+
 	RGT_CASE("table and triple name the same key once");
 	{
 		struct rg_dkim_sign *s = rg_dkim_sign_new(c, "a@example.com", "Q", &why);
