@@ -12,6 +12,7 @@
  * KEYDIR holds one file per key record, named as the DNS name.
  */
 #include <sys/types.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1350,6 +1351,90 @@ test_dns_answer(void)
 	RGT_INTEQ(rg_dkim_dns_txt_answer("a.b", 0, NULL, 0, buf, 12, &len), -1);
 }
 
+/* --- threads ------------------------------------------------------------------ */
+
+struct thread_arg {
+	const struct rg_conf *conf;
+	int lookups, passes, rounds;
+};
+
+/* thread_lookup - the fake records, read-only while threads run */
+static enum rg_dkim_dns_result
+thread_lookup(void *arg, const char *name, unsigned char *ans, size_t size,
+    size_t *len)
+{
+	struct thread_arg *t = arg;
+
+	t->lookups++;
+	for (size_t i = nfake; i-- > 0;)
+		if (fake[i].kind == FK_TXT && strcasecmp(fake[i].name, name) == 0)
+			return fake_answer(name, fake[i].txt, ans, size, len);
+	return RG_DKIM_DNS_NXDOMAIN;
+}
+
+/* thread_main - sign and verify, again and again, with its own resolver */
+static void *
+thread_main(void *arg)
+{
+	struct thread_arg *t = arg;
+
+	for (int round = 0; round < t->rounds; round++) {
+		struct rg_strlist sigs = { 0, NULL };
+		struct rg_dkim_results r;
+		struct rg_dkim_sign *s = rg_dkim_sign_new(t->conf, "alice@example.com",
+		    "T", NULL);
+		struct rg_dkim_verify *v = rg_dkim_verify_new(t->conf, "T");
+		struct tmsg m;
+
+		tmsg_parse(&m, msg_text);
+		for (size_t i = 0; i < m.n; i++)
+			rg_dkim_sign_header(s, m.name[i], m.value[i]);
+		rg_dkim_sign_body(s, m.body.data, m.body.len);
+		(void)rg_dkim_sign_eom(s, &sigs, NULL);
+		rg_dkim_sign_free(s);
+		rg_dkim_verify_set_resolver(v, thread_lookup, t);
+		for (size_t i = 0; i < sigs.n; i++) {
+			char value[8192];
+
+			snprintf(value, sizeof(value), " %s", sigs.v[i]);
+			rg_dkim_verify_header(v, "DKIM-Signature", value);
+		}
+		for (size_t i = 0; i < m.n; i++)
+			rg_dkim_verify_header(v, m.name[i], m.value[i]);
+		rg_dkim_verify_body(v, m.body.data, m.body.len);
+		(void)rg_dkim_verify_eom(v, &r);
+		for (size_t i = 0; i < r.n; i++)
+			t->passes += r.sig[i].result == RG_DKIM_PASS;
+		rg_dkim_results_release(&r);
+		rg_dkim_verify_free(v);
+		rg_strlist_free(&sigs);
+		tmsg_free(&m);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct rg_conf *c = load("dkim_sign = example.com rsa %s, example.com ed %s\n",
+	    rsa_pem, ed_pem);
+	struct thread_arg args[4];
+	pthread_t tid[4];
+
+	publish(c);
+	RGT_CASE("four threads sign and verify at once");
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){ c, 0, 0, 10 };
+		RGT_INTEQ(pthread_create(&tid[i], NULL, thread_main, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(tid[i], NULL);
+		RGT_INTEQ(args[i].passes, 2 * args[i].rounds);
+		RGT_INTEQ(args[i].lookups, 2 * args[i].rounds);
+	}
+	rg_conf_release(c);
+}
+
 /* --- driver mode ------------------------------------------------------------ */
 
 /* read_stdin - the whole message */
@@ -1515,6 +1600,7 @@ main(int argc, char **argv)
 	test_signing();
 	test_from_address();
 	test_dns_answer();
+	test_threads();
 	rg_dkim_shutdown();
 	printf("%d passed, %d failed\n", rgt_passed, rgt_failed);
 	return rgt_failed != 0;
