@@ -219,8 +219,12 @@ void rg_dkim_sign_body(struct rg_dkim_sign *s, const void *chunk, size_t len);
 /*
  * rg_dkim_sign_eom - sign; appends one DKIM-Signature value per key to out
  * (folded with LF + TAB, as libmilter wants; add each at the top of the
- * header). RG_DKIM_OK when every key signed, else the worst status with
- * why filled; signatures that worked are still in out.
+ * header). The value has no leading space, and the field must reach the
+ * wire as "DKIM-Signature: v=1; ..." with exactly one space after the
+ * colon, which is what was signed (simple header canonicalization sees
+ * it): with SMFIP_HDR_LEADSPC negotiated, hand libmilter " " + value.
+ * RG_DKIM_OK when every key signed, else the first failure with why
+ * filled; signatures that worked are still in out.
  */
 enum rg_dkim_status rg_dkim_sign_eom(struct rg_dkim_sign *s,
     struct rg_strlist *out, struct rg_buf *why);
