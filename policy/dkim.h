@@ -87,8 +87,10 @@ enum rg_dkim_dns_result {
  * RG_DKIM_DNS_ANSWER write the reply packet as received (libunbound's
  * ub_result answer_packet/answer_len) into answer (answer_size bytes, at
  * least 8k) and its length into *answer_len. A reply whose RCODE is not
- * NOERROR or NXDOMAIN counts as RG_DKIM_DNS_TEMPFAIL. Called from the
- * thread running the handle, and may block until the answer is there.
+ * NOERROR or NXDOMAIN counts as RG_DKIM_DNS_TEMPFAIL. name is
+ * "selector._domainkey.domain" from the message's signature: any printable
+ * text, to be checked by the resolver. Called from the thread running the
+ * handle (at rg_dkim_verify_eom), and may block until the answer is there.
  */
 typedef enum rg_dkim_dns_result (*rg_dkim_txt_lookup)(void *arg,
     const char *name, unsigned char *answer, size_t answer_size,
