@@ -1351,6 +1351,78 @@ test_dns_answer(void)
 	RGT_INTEQ(rg_dkim_dns_txt_answer("a.b", 0, NULL, 0, buf, 12, &len), -1);
 }
 
+/* put16 - a 16-bit field in network order */
+static size_t
+put16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+	return 2;
+}
+
+/*
+ * cname_lookup - a reply as a recursive resolver sends it for a CNAME to
+ * the key: alias._domainkey.example.com CNAME rsa._domainkey.example.com,
+ * then the TXT record, names compressed (RFC 1035 s4.1.4)
+ */
+static enum rg_dkim_dns_result
+cname_lookup(void *arg, const char *name, unsigned char *ans, size_t size,
+    size_t *len)
+{
+	static const unsigned char head[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+		5, 'a', 'l', 'i', 'a', 's', 10, '_', 'd', 'o', 'm', 'a', 'i', 'n',
+		'k', 'e', 'y', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o',
+		'm', 0, 0, 16, 0, 1,
+		/* CNAME: owner at 12; target "rsa" + the rest of the name at 18 */
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'r', 's', 'a', 0xc0, 18,
+	};
+	const char *txt = arg;
+	size_t off = sizeof(head), tl = strlen(txt), rdata = off - 6;
+
+	if (strcmp(name, "alias._domainkey.example.com") != 0)
+		return RG_DKIM_DNS_NXDOMAIN;
+	if (size < off + 12 + tl + tl / 255 + 1)
+		return RG_DKIM_DNS_TEMPFAIL;
+	memcpy(ans, head, sizeof(head));
+	/* TXT: owner is the CNAME's target */
+	off += put16(ans + off, 0xc000 | (unsigned)rdata);
+	off += put16(ans + off, 16);
+	off += put16(ans + off, 1);
+	off += put16(ans + off, 0);
+	off += put16(ans + off, 60);
+	off += put16(ans + off, (unsigned)(tl + (tl + 254) / 255));
+	for (size_t i = 0; i < tl; i += 255) {
+		size_t l = tl - i > 255 ? 255 : tl - i;
+
+		ans[off++] = (unsigned char)l;
+		memcpy(ans + off, txt + i, l);
+		off += l;
+	}
+	*len = off;
+	return RG_DKIM_DNS_ANSWER;
+}
+
+static void
+test_cname_reply(void)
+{
+	struct rg_conf *c = load("dkim_sign = example.com alias %s\n", rsa_pem);
+	struct rg_buf rec = RG_BUF_INIT;
+	struct rg_dkim_results r;
+	struct tmsg m;
+
+	RGT_CASE("key reached through a CNAME, compressed names");
+	rg_dkim_key_record(&c->dkim.sign.v[0], &rec);
+	rg_dkim_set_resolver(cname_lookup, rec.data);
+	sign_verify(c, &m, &r, 1);
+	check_one(&r, RG_DKIM_PASS, "");
+	rg_dkim_results_release(&r);
+	rg_dkim_set_resolver(fake_lookup, NULL);
+	tmsg_free(&m);
+	rg_buf_release(&rec);
+	rg_conf_release(c);
+}
+
 /* --- threads ------------------------------------------------------------------ */
 
 struct thread_arg {
@@ -1600,6 +1672,7 @@ main(int argc, char **argv)
 	test_signing();
 	test_from_address();
 	test_dns_answer();
+	test_cname_reply();
 	test_threads();
 	rg_dkim_shutdown();
 	printf("%d passed, %d failed\n", rgt_passed, rgt_failed);
