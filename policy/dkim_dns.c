@@ -102,9 +102,13 @@ dkdns_put_name(const char *name, unsigned char *p, size_t room)
 static size_t
 dkdns_put_txt(const char *txt, unsigned char *p, size_t room)
 {
-	size_t tl = strlen(txt), nstr = tl / DKDNS_TXT_MAX + 1;
-	size_t rdlen = tl + nstr, need = 12 + rdlen, off = 12;
+	size_t tl = strlen(txt), nstr, rdlen, need, off = 12;
 
+	if (tl > UINT16_MAX)
+		return 0;
+	nstr = tl == 0 ? 1 : (tl + DKDNS_TXT_MAX - 1) / DKDNS_TXT_MAX;
+	rdlen = tl + nstr;
+	need = 12 + rdlen;
 	if (rdlen > UINT16_MAX || need > room)
 		return 0;
 	dkdns_put16(p, 0xc000 | DKDNS_HEADER);
