@@ -141,4 +141,4 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
--include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d)
+-include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d)

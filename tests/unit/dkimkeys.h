@@ -89,11 +89,19 @@ dk_run(const char *cmd)
 static inline const char *
 dk_genkey(const char *name, const char *type, int bits, int traditional)
 {
+	static char keep[16][512];	/* the paths stay reachable to the end */
+	static int nkeep;
 	const char *p = dk_path(name);
 	char cmd[1024];
 
+	if (nkeep == 16) {
+		fprintf(stderr, "dk_genkey: too many keys\n");
+		exit(2);
+	}
+	snprintf(keep[nkeep], sizeof(keep[nkeep]), "%s", p);
+	p = keep[nkeep++];
 	if (access(p, F_OK) == 0)
-		return strdup(p);
+		return p;
 	if (strcmp(type, "rsa") == 0)
 		snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm RSA "
 		    "-pkeyopt rsa_keygen_bits:%d -out '%s' 2>/dev/null", bits, p);
@@ -107,7 +115,7 @@ dk_genkey(const char *name, const char *type, int bits, int traditional)
 		dk_run(cmd);
 	}
 	chmod(p, 0600);
-	return strdup(p);
+	return p;
 }
 
 /* dk_slurp - a file's contents (malloc'd), or NULL */
