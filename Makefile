@@ -48,9 +48,10 @@ UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 LIBPOLICY = $(BUILD)/libpolicy.a
 
 LIBS_ALL = $(MILTER_LIBS) $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) \
-	$(HIREDIS_LIBS) $(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(SYS_LIBS) -lpthread
+	$(HIREDIS_LIBS) $(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) \
+	$(SYS_LIBS) -lpthread
 POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
-	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(SYS_LIBS) -lpthread
+	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
 .PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
 	install lint clean distclean
@@ -144,4 +145,4 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
--include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d)
+-include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d)

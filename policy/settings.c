@@ -124,6 +124,7 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "kv", rg_kv_params, offsetof(struct rg_conf, kv), rg_kv_conf_check },
 	{ "mime", rg_mime_params, offsetof(struct rg_conf, mime), NULL },
 	{ "uri", rg_uri_params, offsetof(struct rg_conf, uri), NULL },
+	{ "dkim", rg_dkim_params, offsetof(struct rg_conf, dkim), rg_dkim_conf_check },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "dmarc.h"
+#include "dkim.h"
 #include "relay.h"
 #include "spf.h"
 #include "dns.h"
@@ -60,6 +61,7 @@ struct rg_conf {
 	struct rg_kv_conf kv;
 	struct rg_mime_conf mime;
 	struct rg_uri_conf uri;
+	struct rg_dkim_conf dkim;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];

@@ -19,7 +19,7 @@ libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
-gettext-base libnet-ssleay-perl bc m4 libwrap0"
+gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim"
 
 case "$mode" in
 build) pkgs=$build_pkgs ;;
