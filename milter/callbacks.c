@@ -25,10 +25,20 @@
 
 static atomic_ulong cb_serial;
 
+/*
+ * Between negotiation and connect the private pointer holds this marker:
+ * it says the MTA agreed to SMFIP_HDR_LEADSPC (header values keep the
+ * space after the colon, which DKIM needs). A callback that finds it has
+ * no connection context yet.
+ */
+static char cb_leadspc_marker;
+
 static struct rg_conn *
 cb_conn(SMFICTX *ctx)
 {
-	return smfi_getpriv(ctx);
+	void *p = smfi_getpriv(ctx);
+
+	return p == &cb_leadspc_marker ? NULL : p;
 }
 
 /* cb_update_qid - the MTA's queue id, once it has one */
@@ -48,8 +58,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
 	unsigned long want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
 	    SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
-	/* stages we never look at: the MTA need not send them */
-	unsigned long want_proto = SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	/* stages we never look at: the MTA need not send them; header values
+	 * as received, leading space included (DKIM canonicalization) */
+	unsigned long want_proto = SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	    SMFIP_HDR_LEADSPC;
 
 	(void)f2, (void)f3;
 	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
@@ -61,6 +73,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST)
 		rg_macro_request(ctx);
+	smfi_setpriv(ctx, (*pf1 & SMFIP_HDR_LEADSPC) ? &cb_leadspc_marker : NULL);
 	return SMFIS_CONTINUE;
 }
 
@@ -68,6 +81,7 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct rg_conf *conf = rg_conf_acquire();
+	int leadspc = smfi_getpriv(ctx) == &cb_leadspc_marker;
 	struct rg_verdict v;
 	struct rg_conn *c;
 	sfsistat rc;
@@ -79,6 +93,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		rg_conn_free(c);
 		return rg_reply_tempfail(ctx, "cannot attach connection context");
 	}
+	c->leadspc = leadspc;
 	rg_conn_set_client(c, hostname, hostaddr);
 	rg_macro_copy(ctx, "j", c->mta_host, sizeof(c->mta_host));
 	rg_macro_copy(ctx, "daemon_name", c->daemon_name, sizeof(c->daemon_name));
@@ -177,6 +192,7 @@ cb_eoh(SMFICTX *ctx)
 	if (c == NULL || c->msg == NULL)
 		return rg_reply_tempfail(ctx, "end of header without transaction context");
 	cb_update_qid(ctx, c);
+	rg_engine_eoh(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -187,7 +203,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 	if (c == NULL || c->msg == NULL)
 		return rg_reply_tempfail(ctx, "body without transaction context");
-	rg_msg_add_body(c, chunk, len);
+	rg_engine_body(c, chunk, len);
 	return SMFIS_CONTINUE;
 }
 
@@ -228,9 +244,9 @@ cb_close(SMFICTX *ctx)
 
 	if (c != NULL) {
 		rg_engine_close(c);
-		smfi_setpriv(ctx, NULL);
 		rg_conn_free(c);
 	}
+	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;
 }
 

@@ -31,6 +31,7 @@
 #include <libmilter/mfapi.h>
 
 #include "../policy/conf.h"
+#include "../policy/dkim.h"
 #include "../policy/dns.h"
 #include "../policy/log.h"
 #include "../policy/settings.h"
@@ -459,6 +460,10 @@ main(int argc, char **argv)
 	/* the Public Suffix List for link domains, loaded before any thread */
 	if (rg_uri_global_init() < 0)
 		rg_log_warn("no Public Suffix List: link domains are not checked");
+	/* libopendkim: set up once, all its DNS through the resolver */
+	if (rg_dkim_init() < 0)
+		rg_fatal("cannot initialise the DKIM library");
+	rg_dkim_set_resolver(rg_dkim_resolver_lookup, NULL);
 	/* read what is needed later now: after install, a reload may free conf */
 	int log_stderr = conf->core.log_target == RG_LT_STDERR;
 	char pidpath[4096];
@@ -509,6 +514,7 @@ main(int argc, char **argv)
 	rg_dns_set_default(NULL);
 	rg_dns_close(dns);
 	rg_uri_global_free();
+	rg_dkim_shutdown();
 	if (*pidpath)
 		(void)unlink(pidpath);
 	rg_log_info("stopped");

@@ -40,11 +40,18 @@ reply_headers(SMFICTX *ctx, struct rg_conn *c, const struct rg_verdict *v)
 			rg_log_id(RG_LOG_WARN, c->id, "could not remove header %s #%d",
 			    h->name, h->index);
 	for (const struct rg_hdr *h = v->add; h; h = h->next) {
-		int rc = h->index < 0 ? smfi_addheader(ctx, h->name, h->value) :
-		    smfi_insheader(ctx, h->index, h->name, h->value);
+		struct rg_buf val = RG_BUF_INIT;
+		int rc;
 
+		/* with SMFIP_HDR_LEADSPC the MTA adds no space after the colon */
+		if (c->leadspc)
+			rg_buf_putc(&val, ' ');
+		rg_buf_puts(&val, h->value);
+		rc = h->index < 0 ? smfi_addheader(ctx, h->name, val.data) :
+		    smfi_insheader(ctx, h->index, h->name, val.data);
 		if (rc != MI_SUCCESS)
 			rg_log_id(RG_LOG_WARN, c->id, "could not add header %s", h->name);
+		rg_buf_release(&val);
 	}
 }
 

@@ -96,6 +96,10 @@ typedef enum rg_dkim_dns_result (*rg_dkim_txt_lookup)(void *arg,
     const char *name, unsigned char *answer, size_t answer_size,
     size_t *answer_len);
 
+/* rg_dkim_resolver_lookup - the lookup over relayguard's resolver; arg is
+ * the message's struct rg_conf (dns_timeout) or NULL */
+enum rg_dkim_dns_result rg_dkim_resolver_lookup(void *arg, const char *name,
+    unsigned char *answer, size_t answer_size, size_t *answer_len);
 /* rg_dkim_set_resolver - the process-wide default; set before threads run */
 void rg_dkim_set_resolver(rg_dkim_txt_lookup fn, void *arg);
 /*

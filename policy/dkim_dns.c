@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "dkim_int.h"
+#include "dns.h"
+#include "settings.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -268,4 +270,51 @@ rg_dkim_dns_install(DKIM_LIB *lib)
 	dkim_dns_set_nslist(lib, NULL);
 	dkim_dns_set_config(lib, NULL);
 	dkim_dns_set_trustanchor(lib, NULL);
+}
+
+/*
+ * rg_dkim_resolver_lookup - relayguard's resolver as libopendkim's DNS:
+ * the TXT records come back decoded, so the reply packet libopendkim
+ * parses is rebuilt from them (one TXT record per answer record, split
+ * into 255-byte strings, which is how RFC 6376 s3.6.2.2 keys are read).
+ * arg is the message's configuration snapshot (for dns_timeout), or NULL
+ * for the 5-second default.
+ */
+enum rg_dkim_dns_result
+rg_dkim_resolver_lookup(void *arg, const char *name, unsigned char *answer,
+    size_t answer_size, size_t *answer_len)
+{
+	const struct rg_conf *conf = arg;
+	struct rg_dns *dns = rg_dns_default();
+	struct rg_dns_result r;
+	const char *txt[RG_DNS_MAX_RRS];
+	size_t n = 0;
+	enum rg_dkim_dns_result rc;
+
+	if (dns == NULL)
+		return RG_DKIM_DNS_TEMPFAIL;
+	memset(&r, 0, sizeof(r));
+	switch (rg_dns_query(dns, name, RG_DNS_T_TXT, conf ? conf->dns.timeout : 5000,
+	    &r)) {
+	case RG_DNS_OK:
+		for (size_t i = 0; i < r.nrrs && n < RG_DNS_MAX_RRS; i++)
+			if (r.rrs[i].type == RG_DNS_T_TXT && r.rrs[i].text != NULL &&
+			    strlen(r.rrs[i].text) == r.rrs[i].textlen)
+				txt[n++] = r.rrs[i].text;
+		rc = n == 0 ? RG_DKIM_DNS_NODATA :
+		    rg_dkim_dns_txt_answer(name, 0, txt, n, answer, answer_size,
+		    answer_len) == 0 ? RG_DKIM_DNS_ANSWER : RG_DKIM_DNS_TEMPFAIL;
+		break;
+	case RG_DNS_NXDOMAIN:
+		rc = RG_DKIM_DNS_NXDOMAIN;
+		break;
+	case RG_DNS_NODATA:
+		rc = RG_DKIM_DNS_NODATA;
+		break;
+	default:
+		rc = RG_DKIM_DNS_TEMPFAIL;
+		break;
+	}
+	rg_dns_result_release(&r);
+	return rc;
 }

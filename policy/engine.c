@@ -12,6 +12,7 @@
 
 #include "authres.h"
 #include "buf.h"
+#include "dkim.h"
 #include "dmarc.h"
 #include "dnsbl.h"
 #include "msgscan.h"
@@ -21,6 +22,8 @@
 #include "settings.h"
 #include "spf.h"
 #include "txlog.h"
+
+#define RG_ENGINE_DKIM_MAX	16	/* signatures handed to DMARC */
 
 void
 rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
@@ -75,6 +78,14 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 		rg_dnsbl_decide(c, rg_relay_is_authenticated(c), v);
 	if (!rg_verdict_is_final(v))
 		rg_spf_check(c, v);
+	/* inbound mail is verified; our own users' mail is signed instead */
+	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c) &&
+	    !rg_relay_is_authenticated(c) &&
+	    (m->dkim_verify = rg_dkim_verify_new(c->conf, c->id)) != NULL) {
+		rg_dkim_verify_leadspc(m->dkim_verify, c->leadspc);
+		rg_dkim_verify_set_resolver(m->dkim_verify, rg_dkim_resolver_lookup,
+		    c->conf);
+	}
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&m->verdict);
 		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
@@ -132,6 +143,108 @@ rg_engine_header(struct rg_conn *c, const char *name, const char *value)
 			m->ar_forged[m->nar_forged++] = m->ar_seen;
 	}
 	rg_msg_add_header(c, name, value);
+	if (m->dkim_verify != NULL)
+		rg_dkim_verify_header(m->dkim_verify, name, value);
+}
+
+/* engine_sign_start - a signer for mail from our users, fed the header */
+static void
+engine_sign_start(struct rg_conn *c)
+{
+	struct rg_msg *m = c->msg;
+	struct rg_buf why = RG_BUF_INIT;
+	const char *from = rg_msg_header(m, "From");
+	char addr[RG_PATH_MAX];
+
+	if (!rg_relay_is_trusted(c) && !rg_relay_is_authenticated(c))
+		return;
+	/* a header we did not keep whole cannot be signed faithfully */
+	if (from == NULL || m->headers_dropped > 0 ||
+	    rg_dkim_from_address(from, addr, sizeof(addr)) < 0)
+		return;
+	m->dkim_sign = rg_dkim_sign_new(c->conf, addr, c->id, &why);
+	if (m->dkim_sign == NULL) {
+		if (why.len)
+			rg_log_id(RG_LOG_ERR, c->id, "dkim: cannot sign: %s",
+			    rg_buf_cstr(&why));
+		rg_buf_release(&why);
+		return;
+	}
+	rg_dkim_sign_leadspc(m->dkim_sign, c->leadspc);
+	for (size_t i = 0; i < m->nheaders; i++)
+		rg_dkim_sign_header(m->dkim_sign, m->headers[i].name,
+		    m->headers[i].value);
+	rg_dkim_sign_eoh(m->dkim_sign);
+	rg_buf_release(&why);
+}
+
+void
+rg_engine_eoh(struct rg_conn *c)
+{
+	if (c->msg->dkim_verify != NULL)
+		rg_dkim_verify_eoh(c->msg->dkim_verify);
+	engine_sign_start(c);
+}
+
+void
+rg_engine_body(struct rg_conn *c, const void *chunk, size_t len)
+{
+	struct rg_msg *m = c->msg;
+
+	rg_msg_add_body(c, chunk, len);
+	if (m->dkim_verify != NULL)
+		rg_dkim_verify_body(m->dkim_verify, chunk, len);
+	if (m->dkim_sign != NULL)
+		rg_dkim_sign_body(m->dkim_sign, chunk, len);
+}
+
+/*
+ * engine_dkim_verify - results into Authentication-Results and the log;
+ * the signatures that passed are handed to DMARC through sigs (borrowed
+ * from res, which the caller releases)
+ */
+static size_t
+engine_dkim_verify(struct rg_conn *c, struct rg_dkim_results *res,
+    struct rg_dmarc_dkim *sigs, size_t max)
+{
+	struct rg_msg *m = c->msg;
+	struct rg_buf sum = RG_BUF_INIT;
+	size_t n = 0;
+
+	if (m->dkim_verify == NULL)
+		return 0;
+	(void)rg_dkim_verify_eom(m->dkim_verify, res);
+	rg_dkim_results_authres(res, m);
+	rg_dkim_results_summary(res, &sum);
+	rg_msg_note(m, "dkim", "%s", sum.len ? rg_buf_cstr(&sum) : "none");
+	rg_buf_release(&sum);
+	for (size_t i = 0; i < res->n && n < max; i++) {
+		sigs[n].domain = res->sig[i].domain;
+		sigs[n].selector = res->sig[i].selector;
+		sigs[n].pass = res->sig[i].result == RG_DKIM_PASS;
+		n++;
+	}
+	return n;
+}
+
+/* engine_dkim_sign - DKIM-Signature fields at the top, after other edits */
+static void
+engine_dkim_sign(struct rg_conn *c, struct rg_verdict *v)
+{
+	struct rg_msg *m = c->msg;
+	struct rg_strlist sigs = { 0, NULL };
+	struct rg_buf why = RG_BUF_INIT;
+
+	if (m->dkim_sign == NULL)
+		return;
+	if (rg_dkim_sign_eom(m->dkim_sign, &sigs, &why) != RG_DKIM_OK)
+		rg_log_id(RG_LOG_ERR, c->id, "dkim: signing failed: %s",
+		    rg_buf_cstr(&why));
+	for (size_t i = 0; i < sigs.n; i++)
+		rg_verdict_add_header(v, "DKIM-Signature", sigs.v[i], 0);
+	rg_msg_note(m, "dkim_signed", "%zu", sigs.n);
+	rg_strlist_free(&sigs);
+	rg_buf_release(&why);
 }
 
 /* engine_remove_forged - delete forged Authentication-Results, last first
@@ -160,15 +273,21 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 	rg_msgscan_end(m->scan);
 	if (!rg_verdict_is_final(v)) {
 		struct rg_dmarc_outcome dmarc;
+		struct rg_dkim_results dkim = { NULL, 0, 0 };
+		struct rg_dmarc_dkim sigs[RG_ENGINE_DKIM_MAX];
+		size_t nsigs;
 
 		rg_dnsbl_eom(c, v);
 		rg_spf_eom(c, v);
-		/* DKIM results join here once DKIM verification is wired */
-		rg_dmarc_eom(c, NULL, 0, v, &dmarc);
+		nsigs = engine_dkim_verify(c, &dkim, sigs, RG_ENGINE_DKIM_MAX);
+		rg_dmarc_eom(c, sigs, nsigs, v, &dmarc);
+		rg_dkim_results_release(&dkim);
 		engine_remove_forged(c, v);
 		rg_authres_format(m, engine_authserv_id(c), &ar);
 		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);
 		rg_buf_release(&ar);
+		if (!rg_verdict_is_final(v))
+			engine_dkim_sign(c, v);
 	}
 	rg_verdict_clear(&m->verdict);
 	rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,

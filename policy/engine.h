@@ -21,6 +21,10 @@ void rg_engine_mail(struct rg_conn *c, struct rg_verdict *v);
 void rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v);
 /* rg_engine_header - one header field of the message, as received */
 void rg_engine_header(struct rg_conn *c, const char *name, const char *value);
+/* rg_engine_eoh - end of the header: signing is decided here (needs From) */
+void rg_engine_eoh(struct rg_conn *c);
+/* rg_engine_body - one body chunk, as the MTA sends it */
+void rg_engine_body(struct rg_conn *c, const void *chunk, size_t len);
 /* rg_engine_eom - the final verdict for the message, with header edits */
 void rg_engine_eom(struct rg_conn *c, struct rg_verdict *v);
 /* rg_engine_abort - the transaction ended without end of message */

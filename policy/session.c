@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "conf.h"
+#include "dkim.h"
 #include "msgscan.h"
 #include "dnsbl.h"
 #include "session.h"
@@ -123,6 +124,8 @@ rg_msg_end(struct rg_conn *c)
 	rg_buf_release(&m->authres);
 	rg_verdict_clear(&m->verdict);
 	rg_msgscan_free(m->scan);
+	rg_dkim_verify_free(m->dkim_verify);
+	rg_dkim_sign_free(m->dkim_sign);
 	free(m);
 	c->msg = NULL;
 }

@@ -25,6 +25,8 @@
 
 struct rg_conf;
 struct rg_msgscan;
+struct rg_dkim_verify;
+struct rg_dkim_sign;
 struct rg_dnsbl_conn;
 
 #define RG_HOST_MAX	256	/* RFC 1035: 255 octets */
@@ -70,6 +72,8 @@ struct rg_msg {
 	struct rg_buf authres;	/* resinfo entries for Authentication-Results */
 	struct rg_spf_state spf;	/* SPF outcome, for DMARC and headers */
 	struct rg_msgscan *scan;	/* MIME structure, links, attachment names */
+	struct rg_dkim_verify *dkim_verify;	/* inbound mail, or NULL */
+	struct rg_dkim_sign *dkim_sign;		/* mail we sign, or NULL */
 	unsigned ar_seen;	/* Authentication-Results fields seen so far */
 	unsigned ar_forged[RG_AR_FORGED_MAX];	/* their 1-based indices */
 	size_t nar_forged;
@@ -96,6 +100,8 @@ struct rg_conn {
 	char auth_user[RG_HOST_MAX];
 	char auth_type[32];
 
+	int leadspc;		/* header values keep the space after the colon
+				   (SMFIP_HDR_LEADSPC): added values need one */
 	struct rg_verdict verdict;	/* connection-level decision (connect, helo) */
 	int logged;
 	unsigned nmsgs;

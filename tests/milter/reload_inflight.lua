@@ -18,7 +18,7 @@ local ok, err = pcall(function()
   mt.eoh(conn)
   mt.bodystring(conn, "x\r\n")
   mt.eom(conn)
-  if not mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results", "old.test; none") then
+  if not mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results", " old.test; none") then
     error("in-flight message did not keep authserv_id old.test")
   end
   mt.disconnect(conn)
@@ -34,7 +34,7 @@ local ok, err = pcall(function()
   mt.eoh(c2)
   mt.bodystring(c2, "x\r\n")
   mt.eom(c2)
-  if not mt.eom_check(c2, MT_HDRINSERT, "Authentication-Results", "new.test; none") then
+  if not mt.eom_check(c2, MT_HDRINSERT, "Authentication-Results", " new.test; none") then
     error("new session did not get authserv_id new.test")
   end
   mt.disconnect(c2)

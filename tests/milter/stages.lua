@@ -27,8 +27,8 @@ local ok, err = pcall(function()
   mt.eoh(conn)
   mt.bodystring(conn, "body one\r\n")
   mt.eom(conn)
-  if not mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results", "stages.test; none") then
-    error("message 1: no Authentication-Results: stages.test; none")
+  if not mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results", " stages.test; none") then
+    error("message 1: no Authentication-Results \" stages.test; none\" (leading space: SMFIP_HDR_LEADSPC)")
   end
 
   -- message 2 on the same connection: aborted after RCPT
