@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <libpsl.h>
 #include <opendmarc/dmarc.h>
@@ -38,6 +39,8 @@ const struct rg_param rg_dmarc_params[] = {
 	    "what a failing message under p=reject gets: reject (550 5.7.1), quarantine, tag, accept"),
 	RG_P_ENUM("dmarc_quarantine_action", "quarantine", DMARC_ACTIONS,
 	    DM(quarantine_action), 0, "what a failing message under p=quarantine gets"),
+	RG_P_STR("dmarc_history_file", "", DM(history_file), 0,
+	    "append every evaluation here in OpenDMARC's history format, for opendmarc-import"),
 	RG_P_CUSTOM("dmarc_trusted_forwarders", "", &rg_netset_ops,
 	    DM(trusted_forwarders), 0,
 	    "networks of forwarders (mailing lists) whose mail is judged but never refused"),
@@ -293,12 +296,18 @@ dmarc_parse(const struct rg_conn *c, const char *domain, const char *rec,
 		    (u_char *)fixed) : DMARC_PARSE_ERROR_NULL_CTX;
 	}
 	if (rc == DMARC_PARSE_OKAY) {
+		u_char **rua;
+
 		opendmarc_policy_fetch_p(pctx, &p);
 		opendmarc_policy_fetch_sp(pctx, sp);
 		opendmarc_policy_fetch_pct(pctx, &o->pct);
 		opendmarc_policy_fetch_adkim(pctx, adkim);
 		opendmarc_policy_fetch_aspf(pctx, aspf);
 		o->p = dmarc_policy_of(p);
+		o->raw_p = p, o->raw_sp = *sp, o->raw_adkim = *adkim, o->raw_aspf = *aspf;
+		rua = opendmarc_policy_fetch_rua(pctx, NULL, 0, 1);
+		for (size_t i = 0; rua != NULL && rua[i] != NULL && i < 4; i++)
+			rg_strlcpy(o->rua[i], (const char *)rua[i], sizeof(o->rua[i]));
 	} else {
 		snprintf(o->why, sizeof(o->why), "bad record at _dmarc.%s: %s", domain,
 		    opendmarc_policy_status_to_str(rc));
@@ -408,6 +417,81 @@ dmarc_enforce(struct rg_conn *c, struct rg_dmarc_outcome *o, struct rg_verdict *
 		rg_verdict_add_header(v, "X-Relayguard-DMARC", "fail", -1);
 }
 
+static pthread_mutex_t dmarc_history_mutex = PTHREAD_MUTEX_INITIALIZER;	/* the file */
+
+static int
+dmarc_spf_ares(enum rg_spf_result r)
+{
+	static const int map[] = {
+		[RG_SPF_NONE] = RG_ARES_NONE, [RG_SPF_NEUTRAL] = RG_ARES_NEUTRAL,
+		[RG_SPF_PASS] = RG_ARES_PASS, [RG_SPF_FAIL] = RG_ARES_FAIL,
+		[RG_SPF_SOFTFAIL] = RG_ARES_SOFTFAIL, [RG_SPF_TEMPERROR] = RG_ARES_TEMPERROR,
+		[RG_SPF_PERMERROR] = RG_ARES_PERMERROR,
+	};
+
+	return (unsigned)r < sizeof(map) / sizeof(map[0]) ? map[r] : RG_ARES_NONE;
+}
+
+void
+rg_dmarc_history(const struct rg_conn *c, const struct rg_dmarc_dkim *sigs,
+    size_t nsigs, const struct rg_dmarc_outcome *o, struct rg_buf *out)
+{
+	/* OpenDMARC's numbers: policy DMARC_POLICY_*, action DMARC_RESULT_* */
+	static const int policy[] = { [RG_DMARC_P_NONE] = 18,
+	    [RG_DMARC_P_QUARANTINE] = 17, [RG_DMARC_P_REJECT] = 16 };
+	static const int action[] = { [RG_DMARC_P_NONE] = 2,
+	    [RG_DMARC_P_QUARANTINE] = 4, [RG_DMARC_P_REJECT] = 0 };
+	const struct rg_msg *m = c->msg;
+	const char *at = strrchr(m->sender, '@');
+
+	rg_buf_printf(out, "job %s\nreporter %s\nreceived %ld\nipaddr %s\n",
+	    c->qid[0] ? c->qid : c->id, c->mta_host[0] ? c->mta_host : "localhost",
+	    (long)time(NULL), c->client_addr);
+	rg_buf_printf(out, "from %s\nmfrom %s\n", o->from_domain,
+	    at ? at + 1 : m->null_sender ? c->helo : m->sender);
+	if (m->spf.receiver[0])
+		rg_buf_printf(out, "spf %d\n", dmarc_spf_ares(m->spf.result));
+	for (size_t i = 0; i < nsigs; i++)
+		rg_buf_printf(out, "dkim %s %s %d\n", sigs[i].domain ? sigs[i].domain : "-",
+		    sigs[i].selector ? sigs[i].selector : "-", (int)sigs[i].ares);
+	rg_buf_printf(out, "pdomain %s\npolicy %d\n", o->policy_domain,
+	    o->result == RG_DMARC_PASS ? 15 : policy[o->p]);
+	if (o->rua[0][0] == '\0')
+		rg_buf_puts(out, "rua -\n");
+	for (size_t i = 0; i < 4 && o->rua[i][0]; i++)
+		rg_buf_printf(out, "rua %s\n", o->rua[i]);
+	rg_buf_printf(out, "pct %d\nadkim %d\naspf %d\np %d\nsp %d\n", o->pct,
+	    o->raw_adkim, o->raw_aspf, o->raw_p, o->raw_sp);
+	rg_buf_printf(out, "align_dkim %d\nalign_spf %d\naction %d\n",
+	    o->dkim_aligned ? DMARC_POLICY_DKIM_ALIGNMENT_PASS :
+	    DMARC_POLICY_DKIM_ALIGNMENT_FAIL, o->spf_aligned ?
+	    DMARC_POLICY_SPF_ALIGNMENT_PASS : DMARC_POLICY_SPF_ALIGNMENT_FAIL,
+	    action[o->disposition]);
+}
+
+/* dmarc_history_write - append one record; the file is opened per record
+ * so that log rotation needs no signal */
+static void
+dmarc_history_write(const struct rg_conn *c, const struct rg_dmarc_dkim *sigs,
+    size_t nsigs, const struct rg_dmarc_outcome *o)
+{
+	const char *path = c->conf->dmarc.history_file;
+	struct rg_buf rec = RG_BUF_INIT;
+	FILE *fp;
+
+	if (path[0] == '\0' || (o->result != RG_DMARC_PASS && o->result != RG_DMARC_FAIL))
+		return;
+	rg_dmarc_history(c, sigs, nsigs, o, &rec);
+	pthread_mutex_lock(&dmarc_history_mutex);
+	if ((fp = fopen(path, "a")) == NULL ||
+	    fwrite(rec.data, 1, rec.len, fp) != rec.len)
+		rg_log_id(RG_LOG_ERR, c->id, "dmarc: cannot append to %s", path);
+	if (fp != NULL && fclose(fp) != 0)
+		rg_log_id(RG_LOG_ERR, c->id, "dmarc: cannot write %s", path);
+	pthread_mutex_unlock(&dmarc_history_mutex);
+	rg_buf_release(&rec);
+}
+
 void
 rg_dmarc_eom(struct rg_conn *c, const struct rg_dmarc_dkim *sigs, size_t nsigs,
     struct rg_verdict *v, struct rg_dmarc_outcome *out)
@@ -438,6 +522,7 @@ rg_dmarc_eom(struct rg_conn *c, const struct rg_dmarc_dkim *sigs, size_t nsigs,
 	}
 	dmarc_evaluate(c, sigs, nsigs, out);
 	dmarc_enforce(c, out, v);
+	dmarc_history_write(c, sigs, nsigs, out);
 	/* RFC 7489 s11.2 */
 	rg_buf_printf(&ri, "dmarc=%s", rg_dmarc_result_name(out->result));
 	if (out->result == RG_DMARC_PASS || out->result == RG_DMARC_FAIL)

@@ -26,6 +26,7 @@ enum rg_dmarc_action { RG_DMARC_ACT_REJECT, RG_DMARC_ACT_QUARANTINE,
 
 struct rg_dmarc_conf {
 	int enable;
+	char *history_file;	/* OpenDMARC history records; empty: none */
 	int reject_action;	/* what p=reject leads to */
 	int quarantine_action;	/* what p=quarantine leads to */
 	struct rg_netset trusted_forwarders;	/* judged, never enforced */
@@ -33,11 +34,17 @@ struct rg_dmarc_conf {
 
 extern const struct rg_param rg_dmarc_params[];
 
+/* authentication results as OpenDMARC's history file numbers them */
+enum rg_dmarc_ares { RG_ARES_PASS = 0, RG_ARES_SOFTFAIL = 2, RG_ARES_NEUTRAL = 3,
+	RG_ARES_TEMPERROR = 4, RG_ARES_PERMERROR = 5, RG_ARES_NONE = 6,
+	RG_ARES_FAIL = 7, RG_ARES_POLICY = 8 };
+
 /* a DKIM signature's outcome, as DMARC sees it */
 struct rg_dmarc_dkim {
 	const char *domain;	/* d= */
 	const char *selector;	/* s= */
 	int pass;
+	enum rg_dmarc_ares ares;	/* the full result, for the history file */
 };
 
 enum rg_dmarc_result { RG_DMARC_NONE, RG_DMARC_PASS, RG_DMARC_FAIL,
@@ -54,6 +61,8 @@ struct rg_dmarc_outcome {
 	enum rg_dmarc_policy disposition;	/* what we applied */
 	int spf_aligned, dkim_aligned;
 	int pct;
+	int raw_p, raw_sp, raw_adkim, raw_aspf;	/* the record's tags, as libopendmarc gives them */
+	char rua[4][256];			/* the record's rua URIs */
 	char why[320];
 };
 
@@ -77,5 +86,12 @@ void rg_dmarc_org_domain(const char *domain, char *out, size_t size);
 void rg_dmarc_eom(struct rg_conn *c, const struct rg_dmarc_dkim *sigs,
     size_t nsigs, struct rg_verdict *v, struct rg_dmarc_outcome *out);
 const char *rg_dmarc_result_name(enum rg_dmarc_result r);
+/*
+ * rg_dmarc_history - one record in OpenDMARC's history format (what
+ * opendmarc-import reads to build aggregate reports, RFC 7489 s7.2)
+ * appended to out; rg_dmarc_eom writes it to dmarc_history_file.
+ */
+void rg_dmarc_history(const struct rg_conn *c, const struct rg_dmarc_dkim *sigs,
+    size_t nsigs, const struct rg_dmarc_outcome *o, struct rg_buf *out);
 
 #endif

@@ -198,6 +198,28 @@ rg_engine_body(struct rg_conn *c, const void *chunk, size_t len)
 		rg_dkim_sign_body(m->dkim_sign, chunk, len);
 }
 
+/* engine_dkim_ares - a DKIM result as OpenDMARC's history file numbers it */
+static enum rg_dmarc_ares
+engine_dkim_ares(enum rg_dkim_result r)
+{
+	switch (r) {
+	case RG_DKIM_PASS:
+		return RG_ARES_PASS;
+	case RG_DKIM_FAIL:
+		return RG_ARES_FAIL;
+	case RG_DKIM_NEUTRAL:
+		return RG_ARES_NEUTRAL;
+	case RG_DKIM_POLICY:
+		return RG_ARES_POLICY;
+	case RG_DKIM_TEMPERROR:
+		return RG_ARES_TEMPERROR;
+	case RG_DKIM_PERMERROR:
+		return RG_ARES_PERMERROR;
+	default:
+		return RG_ARES_NONE;
+	}
+}
+
 /*
  * engine_dkim_verify - results into Authentication-Results and the log;
  * the signatures that passed are handed to DMARC through sigs (borrowed
@@ -222,6 +244,7 @@ engine_dkim_verify(struct rg_conn *c, struct rg_dkim_results *res,
 		sigs[n].domain = res->sig[i].domain;
 		sigs[n].selector = res->sig[i].selector;
 		sigs[n].pass = res->sig[i].result == RG_DKIM_PASS;
+		sigs[n].ares = engine_dkim_ares(res->sig[i].result);
 		n++;
 	}
 	return n;

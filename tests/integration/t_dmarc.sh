@@ -12,7 +12,11 @@ rg_dns_add '_dmarc.rej.test. 300 IN TXT "v=DMARC1; p=reject"'
 rg_dns_add '_dmarc.quar.test. 300 IN TXT "v=DMARC1; p=quarantine"'
 rg_dns_add '_dmarc.none.test. 300 IN TXT "v=DMARC1; p=none"'
 rg_dns_add '_dmarc.sub.test. 300 IN TXT "v=DMARC1; p=none; sp=reject"'
+RG_CONF='dmarc_history_file = $T/dmarc.history'
 rg_harness_start
+# the daemon runs as nobody and opens the file per record
+touch "$T/dmarc.history"
+chown nobody "$T/dmarc.history"
 
 # send ENVELOPE-FROM HEADER-FROM SUBJECT
 send() {
@@ -51,4 +55,12 @@ done
 postqueue -c "$T/postfix" -p | grep -q "^$qid!" ||
 	rg_fail "quarantined message $qid is not in the hold queue: $(postqueue -c "$T/postfix" -p)"
 rg_wait_log "$qid: verdict=quarantine .*check=dmarc"
+# aggregate-report data: one OpenDMARC history record per evaluation
+[ "$(grep -c '^job ' "$T/dmarc.history")" = 6 ] ||
+	rg_fail "want 6 history records: $(grep '^job ' "$T/dmarc.history")"
+grep -A20 "^job $qid\$" "$T/dmarc.history" | grep -q '^policy 17$' ||
+	rg_fail "quarantine record wrong: $(grep -A18 "^job $qid" "$T/dmarc.history")"
+grep -A20 "^job $qid\$" "$T/dmarc.history" | grep -q '^action 4$' ||
+	rg_fail "quarantine record has the wrong action"
+grep -q '^from rej.test$' "$T/dmarc.history" || rg_fail "no record for rej.test"
 exit 0

@@ -176,7 +176,7 @@ test_policies(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rg_conn *c = conn_for(cases[i].ip, cases[i].auth);
 		struct rg_msg *m = rg_msg_begin(c);
-		struct rg_dmarc_dkim sig = { cases[i].dkim_dom, "sel", 1 };
+		struct rg_dmarc_dkim sig = { cases[i].dkim_dom, "sel", 1, RG_ARES_PASS };
 		struct rg_dmarc_outcome o;
 		struct rg_verdict v;
 		static const char *const pn[] = { "none", "quarantine", "reject" };
@@ -223,6 +223,37 @@ test_authres(void)
 }
 
 static void
+test_history(void)
+{
+	struct rg_conn *c = conn_for("192.0.2.7", "");
+	struct rg_msg *m = rg_msg_begin(c);
+	struct rg_dmarc_dkim sig = { "other.test", "s1", 0, RG_ARES_FAIL };
+	struct rg_dmarc_outcome o;
+	struct rg_verdict v;
+	struct rg_buf b = RG_BUF_INIT;
+
+	RGT_CASE("history record (OpenDMARC format)");
+	snprintf(c->qid, sizeof(c->qid), "QID1");
+	snprintf(c->mta_host, sizeof(c->mta_host), "mx.test");
+	snprintf(m->sender, sizeof(m->sender), "bounce@env.test");
+	snprintf(m->spf.receiver, sizeof(m->spf.receiver), "mx.test");
+	m->spf.result = RG_SPF_PASS;
+	snprintf(m->spf.domain, sizeof(m->spf.domain), "env.test");
+	rg_msg_add_header(c, "From", "a@quar.test");
+	rg_verdict_init(&v);
+	rg_dmarc_eom(c, &sig, 1, &v, &o);
+	rg_dmarc_history(c, &sig, 1, &o, &b);
+	RGT_CONTAINS(rg_buf_cstr(&b), "job QID1\nreporter mx.test\nreceived ");
+	RGT_CONTAINS(rg_buf_cstr(&b), "\nipaddr 192.0.2.7\nfrom quar.test\nmfrom env.test\n"
+	    "spf 0\ndkim other.test s1 7\npdomain quar.test\npolicy 17\n"
+	    "rua mailto:d@quar.test\npct 100\nadkim 114\naspf 114\np 113\nsp 0\n"
+	    "align_dkim 5\nalign_spf 5\naction 4\n");
+	rg_verdict_clear(&v);
+	rg_conn_free(c);
+	rg_buf_release(&b);
+}
+
+static void
 setup(void)
 {
 	struct rg_buf err = RG_BUF_INIT;
@@ -257,4 +288,5 @@ teardown(void)
 	rg_conf_release(conf);
 }
 
-RGT_MAIN(setup, test_from, test_alignment, test_policies, test_authres, teardown)
+RGT_MAIN(setup, test_from, test_alignment, test_policies, test_authres,
+    test_history, teardown)
