@@ -92,7 +92,7 @@ $(BUILD)/relayguard: $(MILTER_OBJ) $(LIBPOLICY)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBPOLICY) $(LIBS_ALL)
 
-$(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h $(LIBPOLICY)
+$(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h tests/unit/rgtest_conf.h $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ipolicy -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)

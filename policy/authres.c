@@ -60,13 +60,7 @@ rg_authres_pvalue(struct rg_buf *out, const char *value)
 		rg_buf_puts(out, value);
 		return;
 	}
-	rg_buf_putc(out, '"');
-	for (p = (const unsigned char *)value; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			rg_buf_putc(out, '\\');
-		rg_buf_putc(out, *p < 0x20 || *p == 0x7f ? '?' : *p);
-	}
-	rg_buf_putc(out, '"');
+	rg_buf_put_quoted(out, value);
 }
 
 /* authres_skip_cfws - white space and (nested) comments, RFC 5322 s3.2.2 */

@@ -127,6 +127,20 @@ rg_buf_printf(struct rg_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+rg_buf_put_quoted(struct rg_buf *b, const char *v)
+{
+	rg_buf_putc(b, '"');
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c == '"' || c == '\\')
+			rg_buf_putc(b, '\\');
+		rg_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : c);
+	}
+	rg_buf_putc(b, '"');
+}
+
 const char *
 rg_buf_cstr(const struct rg_buf *b)
 {

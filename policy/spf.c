@@ -407,17 +407,10 @@ spf_kv_value(struct rg_buf *out, const char *v)
 		if (!(strchr("!#$%&'*+-/=?^_`{|}~.", *p) || (*p >= '0' && *p <= '9') ||
 		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 			plain = 0;
-	if (plain) {
+	if (plain)
 		rg_buf_puts(out, v);
-		return;
-	}
-	rg_buf_putc(out, '"');
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			rg_buf_putc(out, '\\');
-		rg_buf_putc(out, (unsigned char)*v < 0x20 ? '?' : *v);
-	}
-	rg_buf_putc(out, '"');
+	else
+		rg_buf_put_quoted(out, v);
 }
 
 void

@@ -104,17 +104,10 @@ txlog_reply(struct txlog *t, const struct rg_verdict *v)
 static void
 txlog_kv_value(struct rg_buf *out, const char *v)
 {
-	if (*v && strpbrk(v, " \t\"=\\") == NULL) {
+	if (*v && strpbrk(v, " \t\"=\\") == NULL)
 		rg_buf_puts(out, v);
-		return;
-	}
-	rg_buf_putc(out, '"');
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			rg_buf_putc(out, '\\');
-		rg_buf_putc(out, *v);
-	}
-	rg_buf_putc(out, '"');
+	else
+		rg_buf_put_quoted(out, v);
 }
 
 /* txlog_utf8_len - length of a valid UTF-8 sequence at p, or 0 */

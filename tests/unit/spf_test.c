@@ -18,6 +18,7 @@
 #include "spf.h"
 #include "verdict.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 static const char zone[] =
     "pass.test        TXT \"v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all\"\n"
@@ -188,37 +189,14 @@ test_headers(void)
 static void
 setup(void)
 {
-	struct rg_buf err = RG_BUF_INIT;
-	char path[] = "/tmp/rgspfXXXXXX";
-	int fd = mkstemp(path);
-	const char *text = "dns_timeout = 1s\nspf_softfail_action = tag\n";
-
-	if (fd < 0 || write(fd, text, strlen(text)) < 0) {
-		perror("mkstemp");
-		exit(1);
-	}
-	close(fd);
-	conf = rg_conf_load(path, &err, NULL);
-	unlink(path);
-	if (conf == NULL) {
-		fprintf(stderr, "%s", rg_buf_cstr(&err));
-		exit(1);
-	}
-	rg_dns_set_default(rg_dns_fake_open_text(zone, "zone", &err));
-	if (rg_dns_default() == NULL) {
-		fprintf(stderr, "%s", rg_buf_cstr(&err));
-		exit(1);
-	}
-	rg_buf_release(&err);
+	conf = rgt_conf_text("dns_timeout = 1s\nspf_softfail_action = tag\n");
+	rgt_fake_dns(zone);
 }
 
 static void
 teardown(void)
 {
-	struct rg_dns *d = rg_dns_default();
-
-	rg_dns_set_default(NULL);
-	rg_dns_close(d);
+	rgt_fake_dns_close();
 	rg_conf_release(conf);
 }
 

@@ -1,0 +1,66 @@
+/*
+ * rgtest_conf.h - fixtures shared by policy tests: a configuration from
+ * text, and the fake resolver installed as the process default. Exits the
+ * test with a message when a fixture cannot be built.
+ */
+#ifndef RGTEST_CONF_H
+#define RGTEST_CONF_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "dns.h"
+
+/* rgt_conf_text - a snapshot loaded from text (via a temporary file) */
+static struct rg_conf *
+rgt_conf_text(const char *text)
+{
+	struct rg_buf err = RG_BUF_INIT;
+	char path[] = "/tmp/rgtestXXXXXX";
+	int fd = mkstemp(path);
+	struct rg_conf *c;
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		perror("rgt_conf_text");
+		exit(1);
+	}
+	close(fd);
+	c = rg_conf_load(path, &err, NULL);
+	unlink(path);
+	if (c == NULL) {
+		fprintf(stderr, "rgt_conf_text: %s", rg_buf_cstr(&err));
+		exit(1);
+	}
+	rg_buf_release(&err);
+	return c;
+}
+
+/* rgt_fake_dns - answer every lookup from zone (dns_fake.c syntax) */
+static void
+rgt_fake_dns(const char *zone)
+{
+	struct rg_buf err = RG_BUF_INIT;
+	struct rg_dns *d = rg_dns_fake_open_text(zone, "zone", &err);
+
+	if (d == NULL) {
+		fprintf(stderr, "rgt_fake_dns: %s", rg_buf_cstr(&err));
+		exit(1);
+	}
+	rg_dns_set_default(d);
+	rg_buf_release(&err);
+}
+
+static void
+rgt_fake_dns_close(void)
+{
+	struct rg_dns *d = rg_dns_default();
+
+	rg_dns_set_default(NULL);
+	rg_dns_close(d);
+}
+
+#endif
