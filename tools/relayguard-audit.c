@@ -342,6 +342,19 @@ audit_smtp(const struct audit_opts *o, struct audit_run *run)
 	SSL_CTX_free(t.tls);
 }
 
+/* audit_error - an ERROR note from a message that may span lines */
+static void
+audit_error(struct audit_run *run, const char *prefix, struct rg_buf *msg)
+{
+	char *p;
+
+	while (msg->len > 0 && msg->data[msg->len - 1] == '\n')
+		rg_buf_truncate(msg, msg->len - 1);
+	for (p = msg->data; p != NULL && (p = strchr(p, '\n')) != NULL; p++)
+		*p = ';';
+	rg_audit_note(&run->notes, RG_AUDIT_ERROR, "%s%s", prefix, rg_buf_cstr(msg));
+}
+
 /* audit_resolver - relayguard's resolver: -c's dns_servers, --dns, or resolv.conf */
 static struct rg_dns *
 audit_resolver(const struct audit_opts *o, struct audit_run *run,
@@ -352,7 +365,7 @@ audit_resolver(const struct audit_opts *o, struct audit_run *run,
 	struct rg_dns *dns = NULL;
 
 	if (conf == NULL) {
-		rg_audit_note(&run->notes, RG_AUDIT_ERROR, "%s", rg_buf_cstr(&err));
+		audit_error(run, "", &err);
 		rg_buf_release(&err);
 		return NULL;
 	}
@@ -363,8 +376,7 @@ audit_resolver(const struct audit_opts *o, struct audit_run *run,
 	}
 	*timeout_ms = conf->dns.timeout;
 	if ((dns = rg_dns_open(conf, &err)) == NULL)
-		rg_audit_note(&run->notes, RG_AUDIT_ERROR, "resolver: %s",
-		    rg_buf_cstr(&err));
+		audit_error(run, "resolver: ", &err);
 	rg_conf_release(conf);
 	rg_buf_release(&err);
 	return dns;
@@ -437,6 +449,7 @@ audit_report(const struct audit_opts *o, const struct audit_run *run)
 	rg_audit_out_int(&out, "warn", NULL, (long long)warns);
 	rg_audit_out_int(&out, "exit", NULL, status);
 	rg_audit_out_end(&out);
+	rg_audit_out_text(&out, "%s", "");
 	rg_audit_out_text(&out, "Summary: %zu problem(s), %zu error(s), %zu "
 	    "warning(s); exit status %d", fails, errors, warns, status);
 	rg_audit_out_end(&out);
@@ -459,6 +472,7 @@ audit_free(struct audit_opts *o, struct audit_run *run)
 	rg_strlist_free(&o->selectors);
 }
 
+/* main - options, the SMTP checks, the DNS checks, the report */
 int
 main(int argc, char **argv)
 {

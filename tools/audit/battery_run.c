@@ -328,6 +328,7 @@ rg_audit_battery_judge(struct rg_audit_battery *b)
 		rg_audit_note(&b->notes, RG_AUDIT_ERROR, "no address was tested");
 }
 
+/* rg_audit_rcpt_name - a result for the JSON output */
 const char *
 rg_audit_rcpt_name(enum rg_audit_rcpt r)
 {

@@ -272,6 +272,7 @@ rg_audit_dkim_print(struct rg_audit_out *o, const struct rg_audit_dkim *r)
 	rg_audit_out_end(o);
 }
 
+/* rg_audit_dkim_release - free what a check holds */
 void
 rg_audit_dkim_release(struct rg_audit_dkim *r)
 {

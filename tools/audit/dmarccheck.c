@@ -34,6 +34,7 @@ dmarc_policy(const char *v)
 	return RG_AUDIT_P_BAD;
 }
 
+/* dmarc_policy_name - a policy as the record writes it */
 static const char *
 dmarc_policy_name(enum rg_audit_dmarc_p p)
 {
@@ -235,6 +236,7 @@ rg_audit_dmarc_print(struct rg_audit_out *o, const struct rg_audit_dmarc *r)
 	rg_audit_out_end(o);
 }
 
+/* rg_audit_dmarc_release - free what a check holds */
 void
 rg_audit_dmarc_release(struct rg_audit_dmarc *r)
 {

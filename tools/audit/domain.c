@@ -57,6 +57,7 @@ rg_audit_domain_count(const struct rg_audit_domain *d, enum rg_audit_sev sev)
 	return n;
 }
 
+/* rg_audit_domain_release - free every check of the domain */
 void
 rg_audit_domain_release(struct rg_audit_domain *d)
 {

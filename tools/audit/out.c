@@ -206,8 +206,12 @@ rg_audit_out_begin(struct rg_audit_out *o, const char *key, const char *title)
 	} else if (title != NULL) {
 		struct rg_buf b = RG_BUF_INIT;
 
+		int top = 1;
+
+		for (int i = 1; i < o->depth; i++)
+			top &= !o->titled[i];
 		rg_audit_printable(&b, title);
-		if (o->depth == 1)
+		if (top)
 			fputc('\n', o->fp);	/* a blank line between sections */
 		out_indent(o);
 		fprintf(o->fp, "%s\n", rg_buf_cstr(&b));

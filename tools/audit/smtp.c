@@ -54,11 +54,12 @@ smtp_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* smtp_fail - record why, return st */
+/* smtp_fail - declared first for its format attribute */
 static enum rg_smtp_status
 smtp_fail(struct rg_smtp *s, enum rg_smtp_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* smtp_fail - record why, return st */
 static enum rg_smtp_status
 smtp_fail(struct rg_smtp *s, enum rg_smtp_status st, const char *fmt, ...)
 {
@@ -475,30 +476,35 @@ rg_smtp_starttls(struct rg_smtp *s, SSL_CTX *ctx, const char *sni,
 	return RG_SMTP_OK;
 }
 
+/* rg_smtp_tls_version - "TLSv1.3" and so on, or NULL */
 const char *
 rg_smtp_tls_version(const struct rg_smtp *s)
 {
 	return s->ssl != NULL && !s->dead ? SSL_get_version(s->ssl) : NULL;
 }
 
+/* rg_smtp_tls_cipher - OpenSSL's name of the cipher, or NULL */
 const char *
 rg_smtp_tls_cipher(const struct rg_smtp *s)
 {
 	return s->ssl != NULL && !s->dead ? SSL_get_cipher_name(s->ssl) : NULL;
 }
 
+/* rg_smtp_tls_bits - the cipher's secret bits, or 0 */
 int
 rg_smtp_tls_bits(const struct rg_smtp *s)
 {
 	return s->ssl != NULL && !s->dead ? SSL_get_cipher_bits(s->ssl, NULL) : 0;
 }
 
+/* rg_smtp_why - detail of the last failure */
 const char *
 rg_smtp_why(const struct rg_smtp *s)
 {
 	return s->why;
 }
 
+/* rg_smtp_peer - the address connected to */
 const char *
 rg_smtp_peer(const struct rg_smtp *s, int *family)
 {
@@ -531,6 +537,7 @@ rg_smtp_ext(const struct rg_smtp_reply *r, const char *keyword, char *params,
 	return NULL;
 }
 
+/* rg_smtp_status_name - for messages */
 const char *
 rg_smtp_status_name(enum rg_smtp_status st)
 {

@@ -381,6 +381,7 @@ rg_audit_spf_print(struct rg_audit_out *o, const struct rg_audit_spf *r)
 	rg_audit_out_end(o);
 }
 
+/* rg_audit_spf_release - free what a check holds */
 void
 rg_audit_spf_release(struct rg_audit_spf *r)
 {

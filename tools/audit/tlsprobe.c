@@ -78,7 +78,7 @@ tls_probe(const struct rg_audit_target *t, int i, struct rg_audit_tls *r)
 	struct rg_audit_target pt = *t;
 	struct rg_audit_session s;
 	enum rg_audit_sess_status ss;
-	char why[256];
+	char why[256] = "";
 
 	pt.xclient = NULL;
 	pt.tls = rg_audit_tls_ctx(tls_versions[i].version, why, sizeof(why));
@@ -101,8 +101,10 @@ tls_probe(const struct rg_audit_target *t, int i, struct rg_audit_tls *r)
 		    RG_AUDIT_TLS_UNTESTABLE : RG_AUDIT_TLS_REFUSED;
 		snprintf(r->why[i], sizeof(r->why[i]), "%s", s.tls_why);
 	} else {
+		/* the session failed, or STARTTLS vanished from this EHLO */
 		r->proto[i] = RG_AUDIT_TLS_ERROR;
-		snprintf(r->why[i], sizeof(r->why[i]), "%s", why);
+		snprintf(r->why[i], sizeof(r->why[i]), "%s", why[0] ? why :
+		    "STARTTLS not offered in this session");
 	}
 	rg_audit_session_close(&s);
 	SSL_CTX_free(pt.tls);
@@ -148,6 +150,10 @@ tls_judge(struct rg_audit_tls *r)
 			rg_audit_note(&r->notes, RG_AUDIT_INFO, "%s could not be tested: "
 			    "%s", tls_versions[i].name, r->why[i]);
 	}
+	for (int i = 0; i < RG_AUDIT_TLS_NVERS; i++)
+		if (r->proto[i] == RG_AUDIT_TLS_ERROR)
+			rg_audit_note(&r->notes, RG_AUDIT_INFO, "%s could not be tested: "
+			    "%s", tls_versions[i].name, r->why[i]);
 	if (r->proto[2] != RG_AUDIT_TLS_ACCEPTED && r->proto[3] != RG_AUDIT_TLS_ACCEPTED)
 		rg_audit_note(&r->notes, RG_AUDIT_WARN, "neither TLSv1.2 nor TLSv1.3 "
 		    "is accepted");
@@ -187,6 +193,7 @@ rg_audit_tls_run(const struct rg_audit_target *t, struct rg_audit_tls *r)
 	tls_judge(r);
 }
 
+/* rg_audit_tls_res_name - a probe result for the report */
 const char *
 rg_audit_tls_res_name(enum rg_audit_tlsres res)
 {
@@ -237,6 +244,7 @@ rg_audit_tls_print(struct rg_audit_out *o, const struct rg_audit_tls *r)
 	rg_audit_out_end(o);
 }
 
+/* rg_audit_tls_release - free the notes */
 void
 rg_audit_tls_release(struct rg_audit_tls *r)
 {
