@@ -6,6 +6,7 @@
 #                     under AddressSanitizer + UndefinedBehaviorSanitizer)
 #   make check-unit | check-integration | check-asan
 #   make install      DESTDIR=... prefix=/usr/local
+#                     (relayguard, relayguard-audit, their manual pages)
 #   make lint         forbidden calls, cppcheck
 #
 # BUILD names the build directory; SAN=1 builds with ASan + UBSan.
@@ -41,11 +42,16 @@ endif
 POLICY_SRC = $(wildcard policy/*.c)
 MILTER_SRC = $(wildcard milter/*.c)
 UNIT_SRC = $(wildcard tests/unit/*_test.c)
+AUDIT_SRC = $(wildcard tools/audit/*.c)
 
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 LIBPOLICY = $(BUILD)/libpolicy.a
+# the relay-abuse list is compiled into relayguard-audit
+AUDIT_GEN = $(BUILD)/gen/audit_battery.c
+AUDIT_OBJ = $(AUDIT_SRC:%.c=$(BUILD)/%.o) $(AUDIT_GEN:.c=.o)
+AUDIT_LIBS = $(SSL_LIBS) $(CRYPTO_LIBS)
 
 LIBS_ALL = $(MILTER_LIBS) $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) \
 	$(HIREDIS_LIBS) $(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) \
@@ -60,7 +66,7 @@ ifeq ($(wildcard config.mk),)
 all: config.mk
 	$(MAKE) all
 else
-all: $(BUILD)/relayguard $(UNIT_BIN) $(BUILD)/tools/mkconf
+all: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(UNIT_BIN) $(BUILD)/tools/mkconf
 endif
 
 # the shipped default configuration, generated from the parameter tables
@@ -97,6 +103,38 @@ $(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h tests/unit/r
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ipolicy -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
 
+# relayguard-audit: the tool, its parts, and the list it carries. The list
+# becomes a byte array (od is in coreutils), parsed at run time by the same
+# code that reads --battery FILE.
+$(AUDIT_GEN): tests/data/relay-abuse.txt
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  GEN     $@")
+	$(Q){ echo '/* generated from $< by the Makefile: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char rg_audit_battery_data[];'; \
+	  echo 'extern const size_t rg_audit_battery_size;'; \
+	  echo 'const unsigned char rg_audit_battery_data[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t rg_audit_battery_size = sizeof(rg_audit_battery_data);'; \
+	} >$@.tmp && mv $@.tmp $@
+
+$(AUDIT_GEN:.c=.o): $(AUDIT_GEN) config.mk
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/relayguard-audit: $(BUILD)/tools/relayguard-audit.o $(AUDIT_OBJ) $(LIBPOLICY)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/tools/relayguard-audit.o \
+		$(AUDIT_OBJ) $(LIBPOLICY) $(POLICY_LIBS) $(AUDIT_LIBS)
+
+$(BUILD)/tests/unit/audit_test: tests/unit/audit_test.c tests/unit/rgtest.h \
+		$(AUDIT_OBJ) $(LIBPOLICY)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ipolicy -Itools/audit -o $@ $< \
+		$(AUDIT_OBJ) $(LIBPOLICY) $(POLICY_LIBS) $(AUDIT_LIBS)
+
 # the semantics both counter stores share are a header of their tests
 $(BUILD)/tests/unit/kv_mem_test $(BUILD)/tests/unit/kv_redis_test: tests/unit/kv_suite.h
 
@@ -127,11 +165,13 @@ check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all
 	tests/check.sh build-asan
 
-install: $(BUILD)/relayguard
+install: $(BUILD)/relayguard $(BUILD)/relayguard-audit
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
 		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/relayguard
 	install -m 755 $(BUILD)/relayguard $(DESTDIR)$(sbindir)/relayguard
+	install -m 755 $(BUILD)/relayguard-audit $(DESTDIR)$(sbindir)/relayguard-audit
 	install -m 644 man/relayguard.8 $(DESTDIR)$(mandir)/man8/
+	install -m 644 man/relayguard-audit.8 $(DESTDIR)$(mandir)/man8/
 	install -m 644 man/relayguard.conf.5 $(DESTDIR)$(mandir)/man5/
 	test -e $(DESTDIR)$(sysconfdir)/relayguard/relayguard.conf || \
 		install -m 640 contrib/relayguard.conf $(DESTDIR)$(sysconfdir)/relayguard/
@@ -145,4 +185,5 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
--include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d) \
+	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d
