@@ -7,6 +7,8 @@
 #   make check-unit | check-integration | check-asan
 #   make install      DESTDIR=... prefix=/usr/local
 #   make lint         forbidden calls, cppcheck
+#   make bench        build tests/bench/milterload, run the benchmark suite
+#                     (not part of check; see BENCHMARKS.md)
 #
 # BUILD names the build directory; SAN=1 builds with ASan + UBSan.
 
@@ -95,6 +97,22 @@ $(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ipolicy -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
+
+# Benchmarks: never part of check. BENCH_ARGS selects parts (e2e, load,
+# memory, scaling); ROUNDS, MESSAGES, SESSIONS, SIZES tune them.
+.PHONY: bench bench-tools
+bench-tools: $(BUILD)/tests/bench/milterload
+
+$(BUILD)/tests/bench/milterload: tests/bench/milterload.c config.mk
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+bench: deps-test
+	$(MAKE) all bench-tools
+	RG_BIN=$(CURDIR)/$(BUILD)/relayguard \
+	MILTERLOAD=$(CURDIR)/$(BUILD)/tests/bench/milterload \
+		tests/bench/run.sh $(BENCH_ARGS)
 
 deps:
 	tools/install-deps.sh build
