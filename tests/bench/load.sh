@@ -8,8 +8,13 @@
 # and relayguard's CPU time per message. Both daemons run the same
 # configuration (tests/bench/relayguard.conf); transports take turns.
 #
+# A TCP stall shows as a median latency far above the unix socket's:
+# exits 1 when TCP's p50 exceeds unix's by more than STALL_MS (20); the
+# Nagle/delayed-ACK stall of BENCHMARKS.md added 40 ms.
+#
 # Knobs: ROUNDS (3), LOAD_MESSAGES (5000), SESSIONS ("10 50"), SIZES
-# ("1k 20k 200k"), PER_CONN (1: one message per milter connection).
+# ("1k 20k 200k"), PER_CONN (1: one message per milter connection),
+# STALL_MS (20).
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -18,6 +23,7 @@ LOAD_MESSAGES=${LOAD_MESSAGES:-5000}
 SESSIONS=${SESSIONS:-10 50}
 SIZES=${SIZES:-1k 20k 200k}
 PER_CONN=${PER_CONN:-1}
+STALL_MS=${STALL_MS:-20}
 RESULTS=${RESULTS:-}
 HZ=$(getconf CLK_TCK)
 
@@ -57,6 +63,7 @@ for size in $SIZES; do
 	done
 done
 
+stall=""
 echo
 printf '%-6s %-5s %-5s %9s %7s %8s %8s %8s %10s\n' size sess via "msg/s" "vs unix" p50_ms p99_ms p999_ms "rg ms/msg"
 for size in $SIZES; do
@@ -73,7 +80,17 @@ for size in $SIZES; do
 				"$(bench_median ${P99[$k]})" "$(bench_median ${P999[$k]})" \
 				"$(bench_median ${CPU[$k]})"
 		done
+		# shellcheck disable=SC2086
+		gap=$(awk -v t="$(bench_median ${P50[$size/$sess/tcp]})" \
+			-v u="$(bench_median ${P50[$size/$sess/unix]})" 'BEGIN { printf "%.1f", t - u }')
+		if awk -v g="$gap" -v m="$STALL_MS" 'BEGIN { exit !(g > m) }'; then
+			stall+=" $size/x$sess(+${gap}ms)"
+		fi
 	done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "$stall" ]; then
+	echo "load: FAIL: TCP median latency above unix by more than ${STALL_MS} ms:$stall"
+	exit 1
+fi
 exit 0
