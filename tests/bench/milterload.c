@@ -82,8 +82,8 @@ struct ml_conn {
 	unsigned serial;
 	unsigned long actions, proto;
 	char *symlist[ML_STAGES];	/* filter's macro lists, or NULL */
-	unsigned char pend[4096];	/* macros waiting for their command */
-	size_t npend;
+	unsigned char *pend;		/* written, not yet sent (see ml_send) */
+	size_t npend, pend_cap;
 	unsigned char rbuf[ML_RBUF];
 	size_t rpos, rlen;
 	unsigned char *reply;		/* last reply's data */
@@ -432,10 +432,28 @@ ml_dial(const char *spec)
 	return fd;
 }
 
+/* ml_queue - append one packet to what the next ml_send writes */
+static void
+ml_queue(struct ml_conn *c, char cmd, const void *data, size_t len)
+{
+	uint32_t nl = htonl((uint32_t)(len + 1));
+
+	if (c->npend + len + 5 > c->pend_cap) {
+		c->pend_cap = (c->npend + len + 5) * 2;
+		if ((c->pend = realloc(c->pend, c->pend_cap)) == NULL)
+			ml_die("out of memory");
+	}
+	memcpy(c->pend + c->npend, &nl, 4);
+	c->pend[c->npend + 4] = (unsigned char)cmd;
+	if (len)
+		memcpy(c->pend + c->npend + 5, data, len);
+	c->npend += len + 5;
+}
+
 /* ml_send - one command (length with the command byte, command, data),
- * in one write with the macros queued before it, as Postfix's buffered
- * stream does: a macro packet alone would wait for the filter's delayed
- * ACK under Nagle's algorithm. cmd 0 writes only what is queued. */
+ * in one write with what was queued before it (macros, commands that get
+ * no reply), as Postfix's buffered stream does; it flushes when it waits
+ * for a reply or for its SMTP client. cmd 0 writes only what is queued. */
 static int
 ml_send(struct ml_conn *c, char cmd, const void *data, size_t len)
 {
@@ -466,6 +484,14 @@ ml_send(struct ml_conn *c, char cmd, const void *data, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* ml_flush - send what is queued: Postfix's stream at the end of an
+ * SMTP-stage event, before it waits for its client again */
+static int
+ml_flush(struct ml_conn *c)
+{
+	return c->npend ? ml_send(c, 0, NULL, 0) : 0;
 }
 
 /* ml_fill - read exactly len bytes through the session's buffer */
@@ -597,15 +623,12 @@ static const char *const ml_default_macros[ML_STAGES] = {
 static int
 ml_macros(struct ml_conn *c, int stage, char cmd, size_t ticket)
 {
-	uint32_t nl;
 	const char *list = c->symlist[stage] ? c->symlist[stage] : ml_default_macros[stage];
 	char copy[512], bare[64], wire[68], val[128], *save = NULL;
 	struct ml_pl p = { .len = 0 };
 
 	if (snprintf(copy, sizeof(copy), "%s", list) >= (int)sizeof(copy))
 		return -1;
-	/* the packet header is filled in at the end */
-	ml_pl_put(&p, "\0\0\0\0D", 5);
 	ml_pl_put(&p, &cmd, 1);
 	for (char *w = strtok_r(copy, " ,", &save); w; w = strtok_r(NULL, " ,", &save)) {
 		size_t n = strlen(w);
@@ -622,12 +645,7 @@ ml_macros(struct ml_conn *c, int stage, char cmd, size_t ticket)
 		ml_pl_str(&p, wire);
 		ml_pl_str(&p, v);
 	}
-	nl = htonl((uint32_t)(p.len - MILTER_LEN_BYTES));
-	memcpy(p.data, &nl, 4);
-	if (c->npend + p.len > sizeof(c->pend))
-		return -1;
-	memcpy(c->pend + c->npend, p.data, p.len);
-	c->npend += p.len;
+	ml_queue(c, SMFIC_MACRO, p.data, p.len);
 	return 0;
 }
 
@@ -659,10 +677,15 @@ ml_stage(struct ml_conn *c, char cmd, const void *data, size_t len, unsigned lon
 	char r;
 	size_t rl;
 
+	if (nr && (c->proto & nr)) {
+		/* no reply: stays in the buffer unless that is full */
+		ml_queue(c, cmd, data, len);
+		if (c->npend >= ML_RBUF && ml_flush(c) < 0)
+			return ml_warn(c, "write '%c': %s", cmd, strerror(errno)), ML_ERR;
+		return ML_CONT;
+	}
 	if (ml_send(c, cmd, data, len) < 0)
 		return ml_warn(c, "write '%c': %s", cmd, strerror(errno)), ML_ERR;
-	if (nr && (c->proto & nr))
-		return ML_CONT;
 	for (;;) {
 		if (ml_recv(c, &r, &rl) < 0)
 			return ml_warn(c, "read after '%c': %s", cmd, strerror(errno)), ML_ERR;
@@ -737,11 +760,15 @@ ml_open(struct ml_conn *c)
 		if (ml_macros(c, SMFIM_CONNECT, SMFIC_CONNECT, 0) < 0)
 			return ML_ERR;
 		r = ml_stage(c, SMFIC_CONNECT, p.data, p.len, SMFIP_NR_CONN);
+		if (r == ML_CONT && ml_flush(c) < 0)
+			r = ML_ERR;
 	}
 	if (r == ML_CONT && !(c->proto & SMFIP_NOHELO)) {
 		if (ml_macros(c, SMFIM_HELO, SMFIC_HELO, 0) < 0)
 			return ML_ERR;
 		r = ml_stage(c, SMFIC_HELO, "client.bench.test", 18, SMFIP_NR_HELO);
+		if (r == ML_CONT && ml_flush(c) < 0)
+			r = ML_ERR;
 	}
 	return r;
 }
@@ -774,6 +801,8 @@ ml_envelope(struct ml_conn *c, size_t ticket)
 		if (ml_macros(c, SMFIM_ENVFROM, SMFIC_MAIL, ticket) < 0)
 			return ML_ERR;
 		r = ml_stage(c, SMFIC_MAIL, p.data, p.len, SMFIP_NR_MAIL);
+		if (r == ML_CONT && ml_flush(c) < 0)
+			r = ML_ERR;
 	}
 	for (unsigned i = 0; r == ML_CONT && i < opts.rcpts && !(c->proto & SMFIP_NORCPT); i++) {
 		if (i == 0)
@@ -785,16 +814,18 @@ ml_envelope(struct ml_conn *c, size_t ticket)
 		if (ml_macros(c, SMFIM_ENVRCPT, SMFIC_RCPT, ticket) < 0)
 			return ML_ERR;
 		r = ml_stage(c, SMFIC_RCPT, p.data, p.len, SMFIP_NR_RCPT);
+		if (r == ML_CONT && ml_flush(c) < 0)
+			r = ML_ERR;
 	}
 	if (r == ML_CONT) {
 		if (ml_macros(c, SMFIM_DATA, SMFIC_DATA, ticket) < 0)
 			return ML_ERR;
 		/* Postfix 3.7 sends the DATA macros even to a filter that
 		 * skips DATA, alone, then waits for the client's message */
-		if (c->proto & SMFIP_NODATA)
-			r = c->npend && ml_send(c, 0, NULL, 0) < 0 ? ML_ERR : ML_CONT;
-		else
+		if (!(c->proto & SMFIP_NODATA))
 			r = ml_stage(c, SMFIC_DATA, NULL, 0, SMFIP_NR_DATA);
+		if (r == ML_CONT && ml_flush(c) < 0)
+			r = ML_ERR;
 	}
 	return r;
 }
@@ -922,6 +953,7 @@ ml_worker(void *arg)
 		c->serial += opts.sessions;
 	}
 	free(c->reply);
+	free(c->pend);
 	free(c);
 	return NULL;
 }
@@ -1010,6 +1042,7 @@ ml_hold(void)
 	for (unsigned i = 0; i < open; i++) {
 		ml_close(cs[i]);
 		free(cs[i]->reply);
+		free(cs[i]->pend);
 		free(cs[i]);
 	}
 	free(cs);
