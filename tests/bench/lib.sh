@@ -26,6 +26,21 @@ BENCH_RCPT=user@rcpt.bench.test
 
 bench_log() { printf '%s\n' "bench: $*" >&2; }
 
+# The harness makes its directory as /tmp/rgtest.XXXXXX. On the shared
+# project machine other sessions clear /tmp/rgtest.* while a long
+# benchmark runs (twice a run lost its socket and its queue that way), so
+# the benchmarks put theirs under BENCH_TMPDIR instead: same disk by
+# default; BENCH_TMPDIR=/dev/shm puts the Postfix queue on tmpfs.
+BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp/relayguard-bench}
+mkdir -p -m 755 "$BENCH_TMPDIR"
+mktemp() {
+	if [ "$#" = 2 ] && [ "$1" = -d ] && [[ $2 == /tmp/rgtest.* ]]; then
+		command mktemp -d "$BENCH_TMPDIR/${2#/tmp/}"
+	else
+		command mktemp "$@"
+	fi
+}
+
 # bench_prepare - check the binaries, load relayguard.conf, add DNS data.
 bench_prepare() {
 	[ -x "$RG_BIN" ] || rg_fail "no relayguard at $RG_BIN (run make, or set RG_BIN)"
