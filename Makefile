@@ -8,6 +8,8 @@
 #   make install      DESTDIR=... prefix=/usr/local
 #                     (relayguard, relayguard-audit, their manual pages)
 #   make lint         forbidden calls, cppcheck
+#   make bench        build tests/bench/milterload, run the benchmark suite
+#                     (not part of check; see BENCHMARKS.md)
 #
 # BUILD names the build directory; SAN=1 builds with ASan + UBSan.
 
@@ -137,6 +139,22 @@ $(BUILD)/tests/unit/audit_test: tests/unit/audit_test.c tests/unit/rgtest.h \
 
 # the semantics both counter stores share are a header of their tests
 $(BUILD)/tests/unit/kv_mem_test $(BUILD)/tests/unit/kv_redis_test: tests/unit/kv_suite.h
+
+# Benchmarks: never part of check. BENCH_ARGS selects parts (e2e, load,
+# memory, scaling); ROUNDS, MESSAGES, SESSIONS, SIZES tune them.
+.PHONY: bench bench-tools
+bench-tools: $(BUILD)/tests/bench/milterload
+
+$(BUILD)/tests/bench/milterload: tests/bench/milterload.c config.mk
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+bench: deps-test
+	$(MAKE) all bench-tools
+	RG_BIN=$(CURDIR)/$(BUILD)/relayguard \
+	MILTERLOAD=$(CURDIR)/$(BUILD)/tests/bench/milterload \
+		tests/bench/run.sh $(BENCH_ARGS)
 
 deps:
 	tools/install-deps.sh build

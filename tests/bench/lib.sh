@@ -1,0 +1,128 @@
+# shellcheck shell=bash
+# lib.sh - shared parts of the benchmarks in tests/bench.
+#
+# Sourced by e2e.sh, load.sh, memory.sh and scaling.sh. Builds on the
+# integration harness (tests/integration/lib.sh: private Postfix,
+# smtp-sink, unbound, redis, relayguard on TCP, all under $T), and adds:
+#
+#   bench_prepare         relayguard.conf of tests/bench (every check on)
+#                         and the DNS records the checks look up
+#   bench_start_unix      a second relayguard on unix:$T/rg.sock, group postfix
+#   bench_median, bench_ratio   arithmetic on lists of figures
+#   bench_rss PID         "VmRSS RssAnon" in kB;  bench_cpu PID: CPU ticks
+#   bench_machine         cores, CPU, load average, versions (for the report)
+#
+# Knobs (environment): RG_BIN (daemon), MILTERLOAD (load generator), both
+# defaulting to the build/ directory of this tree.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../integration/lib.sh
+. "$BENCH_DIR/../integration/lib.sh"
+
+RG_BIN=${RG_BIN:-$RG_TOP_DIR/build/relayguard}
+MILTERLOAD=${MILTERLOAD:-$RG_TOP_DIR/build/tests/bench/milterload}
+BENCH_SENDER=bench@sender.bench.test
+BENCH_RCPT=user@rcpt.bench.test
+
+bench_log() { printf '%s\n' "bench: $*" >&2; }
+
+# The harness makes its directory as /tmp/rgtest.XXXXXX. On the shared
+# project machine other sessions clear /tmp/rgtest.* while a long
+# benchmark runs (twice a run lost its socket and its queue that way), so
+# the benchmarks put theirs under BENCH_TMPDIR instead: same disk by
+# default; BENCH_TMPDIR=/dev/shm puts the Postfix queue on tmpfs.
+BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp/relayguard-bench}
+mkdir -p -m 755 "$BENCH_TMPDIR"
+mktemp() {
+	if [ "$#" = 2 ] && [ "$1" = -d ] && [[ $2 == /tmp/rgtest.* ]]; then
+		command mktemp -d "$BENCH_TMPDIR/${2#/tmp/}"
+	else
+		command mktemp "$@"
+	fi
+}
+
+# bench_prepare - check the binaries, load relayguard.conf, add DNS data.
+bench_prepare() {
+	[ -x "$RG_BIN" ] || rg_fail "no relayguard at $RG_BIN (run make, or set RG_BIN)"
+	[ -x "$MILTERLOAD" ] || rg_fail "no milterload at $MILTERLOAD (run make bench-tools)"
+	RG_CONF=$(cat "$BENCH_DIR/relayguard.conf")
+	# log what production logs: one summary line per message (info)
+	# shellcheck disable=SC2016
+	RG_CONF_BASE='socket = inet:$RG_MILTER_PORT@127.0.0.1
+log_target = stderr
+log_level = info'
+	# what SPF, DMARC, DNSBL and SURBL will look up for the benchmark
+	# mail; the DKIM key is added when messages are signed
+	rg_dns_add 'sender.bench.test. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 ip4:192.0.2.0/24 -all"'
+	rg_dns_add '_dmarc.sender.bench.test. 300 IN TXT "v=DMARC1; p=none; rua=mailto:d@sender.bench.test"'
+	rg_dns_add 'sender.bench.test. 300 IN MX 10 mx.sender.bench.test.'
+	rg_dns_add 'mx.sender.bench.test. 300 IN A 127.0.0.1'
+	rg_dns_add 'client.bench.test. 300 IN A 127.0.0.1'
+	rg_dns_add 'rcpt.bench.test. 300 IN MX 10 mx.relayguard.test.'
+}
+
+# bench_start_unix - a second relayguard, same configuration, on a unix
+# socket the Postfix user can reach (socket_group = postfix). Sets
+# RG_UNIX_SOCK and RG_UNIX_PID; the harness stops it at exit.
+bench_start_unix() {
+	local i=0
+	RG_UNIX_SOCK=$T/rg.sock
+	sed -e "s|^socket = .*|socket = unix:$RG_UNIX_SOCK|" "$T/relayguard.conf" \
+		>"$T/relayguard-unix.conf"
+	echo "socket_group = postfix" >>"$T/relayguard-unix.conf"
+	rg__bg "$T/relayguard-unix.log" "$RG_BIN" -f -c "$T/relayguard-unix.conf" -u nobody
+	RG_UNIX_PID=$RG__LASTPID
+	while [ $i -lt 100 ]; do
+		[ -S "$RG_UNIX_SOCK" ] && "$MILTERLOAD" -n 1 -c 1 "unix:$RG_UNIX_SOCK" \
+			>/dev/null 2>&1 && return 0
+		rg__alive "$RG_UNIX_PID" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rg_tail "$T/relayguard-unix.log"
+	rg_fail "relayguard on $RG_UNIX_SOCK did not answer"
+}
+
+# bench_median N... - the median of the numbers given
+bench_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) print "nan"; else if (NR % 2) printf "%g\n", v[(NR + 1) / 2];
+		      else printf "%g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_ratio A B - A / B with two decimals
+bench_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "nan" }'
+}
+
+# bench_kv KEY LINE - the value of KEY=... in a line of key=value pairs
+bench_kv() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# bench_rss PID - "VmRSS RssAnon" in kB
+bench_rss() {
+	awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } END { print r, a }' "/proc/$1/status"
+}
+
+# bench_threads PID - number of threads
+bench_threads() {
+	awk '/^Threads:/ { print $2 }' "/proc/$1/status"
+}
+
+# bench_cpu PID - user + system CPU time of PID in clock ticks
+bench_cpu() {
+	# the command name may hold spaces: count fields after the last ')'
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# bench_machine - the facts a figure needs beside it
+bench_machine() {
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "cores: $(nproc) ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | sort -u | head -1))"
+	echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "kernel: $(uname -r); Debian $(cat /etc/debian_version)"
+	echo "postfix: $(postconf -d -h mail_version 2>/dev/null); libmilter: $(dpkg-query -W -f='${Version}' libmilter1.0.1 2>/dev/null)"
+	echo "relayguard: $(git -C "$RG_TOP_DIR" describe --always --dirty 2>/dev/null)"
+}

@@ -1,0 +1,96 @@
+#!/bin/bash
+# load.sh - relayguard alone under milterload: TCP against unix socket.
+#
+# milterload speaks the milter protocol to relayguard as Postfix does, so
+# this measures relayguard's own work and the milter transport without
+# Postfix: messages per second, per-message latency p50/p99/p99.9 (first
+# command to final reply at end of message, connection set-up included),
+# and relayguard's CPU time per message. Both daemons run the same
+# configuration (tests/bench/relayguard.conf); transports take turns.
+#
+# A TCP stall shows as a median latency far above the unix socket's:
+# exits 1 when TCP's p50 exceeds unix's by more than STALL_MS (20); the
+# Nagle/delayed-ACK stall of BENCHMARKS.md added 40 ms.
+#
+# Knobs: ROUNDS (3), LOAD_MESSAGES (5000), SESSIONS ("10 50"), SIZES
+# ("1k 20k 200k"), PER_CONN (1: one message per milter connection),
+# STALL_MS (20).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=${ROUNDS:-3}
+LOAD_MESSAGES=${LOAD_MESSAGES:-5000}
+SESSIONS=${SESSIONS:-10 50}
+SIZES=${SIZES:-1k 20k 200k}
+PER_CONN=${PER_CONN:-1}
+STALL_MS=${STALL_MS:-20}
+RESULTS=${RESULTS:-}
+HZ=$(getconf CLK_TCK)
+
+bench_prepare
+rg_harness_start
+bench_start_unix
+declare -A SOCK=([tcp]="inet:$RG_MILTER_PORT@127.0.0.1" [unix]="unix:$RG_UNIX_SOCK")
+declare -A PID=([tcp]=$RG_MILTER_PID [unix]=$RG_UNIX_PID)
+
+bench_machine
+echo "load: rounds=$ROUNDS messages=$LOAD_MESSAGES sessions=($SESSIONS) sizes=($SIZES) per_conn=$PER_CONN"
+for t in tcp unix; do
+	"$MILTERLOAD" -x -c 10 -n 1000 "${SOCK[$t]}" >/dev/null || rg_fail "warm-up over $t failed"
+done
+
+declare -A RATE P50 P99 P999 CPU
+for size in $SIZES; do
+	for sess in $SESSIONS; do
+		order="tcp unix"
+		for r in $(seq 1 "$ROUNDS"); do
+			for t in $order; do
+				c0=$(bench_cpu "${PID[$t]}")
+				out=$("$MILTERLOAD" -x -c "$sess" -n "$LOAD_MESSAGES" -m "$PER_CONN" \
+					-s "$size" "${SOCK[$t]}") || rg_fail "milterload over $t: $out"
+				c1=$(bench_cpu "${PID[$t]}")
+				k="$size/$sess/$t"
+				RATE[$k]+=" $(bench_kv msgs_per_s "$out")"
+				P50[$k]+=" $(bench_kv p50_ms "$out")"
+				P99[$k]+=" $(bench_kv p99_ms "$out")"
+				P999[$k]+=" $(bench_kv p999_ms "$out")"
+				CPU[$k]+=" $(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$LOAD_MESSAGES" 'BEGIN { printf "%.3f", c * 1000 / hz / n }')"
+				[ -n "$RESULTS" ] && echo "load size=$size sessions=$sess transport=$t round=$r $out" >>"$RESULTS"
+				bench_log "$size x$sess $t round $r: $out"
+			done
+			order=$(printf '%s\n' $order | tac | tr '\n' ' ')
+		done
+	done
+done
+
+stall=""
+echo
+printf '%-6s %-5s %-5s %9s %7s %8s %8s %8s %10s\n' size sess via "msg/s" "vs unix" p50_ms p99_ms p999_ms "rg ms/msg"
+for size in $SIZES; do
+	for sess in $SESSIONS; do
+		# shellcheck disable=SC2086
+		unix_med=$(bench_median ${RATE[$size/$sess/unix]})
+		for t in tcp unix; do
+			k="$size/$sess/$t"
+			# shellcheck disable=SC2086
+			med=$(bench_median ${RATE[$k]})
+			# shellcheck disable=SC2086
+			printf '%-6s %-5s %-5s %9s %7s %8s %8s %8s %10s\n' "$size" "$sess" "$t" "$med" \
+				"$(bench_ratio "$med" "$unix_med")" "$(bench_median ${P50[$k]})" \
+				"$(bench_median ${P99[$k]})" "$(bench_median ${P999[$k]})" \
+				"$(bench_median ${CPU[$k]})"
+		done
+		# shellcheck disable=SC2086
+		gap=$(awk -v t="$(bench_median ${P50[$size/$sess/tcp]})" \
+			-v u="$(bench_median ${P50[$size/$sess/unix]})" 'BEGIN { printf "%.1f", t - u }')
+		if awk -v g="$gap" -v m="$STALL_MS" 'BEGIN { exit !(g > m) }'; then
+			stall+=" $size/x$sess(+${gap}ms)"
+		fi
+	done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "$stall" ]; then
+	echo "load: FAIL: TCP median latency above unix by more than ${STALL_MS} ms:$stall"
+	exit 1
+fi
+exit 0
