@@ -26,19 +26,31 @@
 static atomic_ulong cb_serial;
 
 /*
- * Between negotiation and connect the private pointer holds this marker:
- * it says the MTA agreed to SMFIP_HDR_LEADSPC (header values keep the
- * space after the colon, which DKIM needs). A callback that finds it has
- * no connection context yet.
+ * Between negotiation and connect the private pointer holds one of these
+ * markers; its index carries what the MTA agreed to: CB_LEADSPC (header
+ * values keep the space after the colon, which DKIM needs) and CB_NR_HDR
+ * (no reply per header: relayguard decides nothing at the header stage,
+ * and each reply saved is a round trip). A callback that finds a marker
+ * has no connection context yet.
  */
-static char cb_leadspc_marker;
+#define CB_LEADSPC	1
+#define CB_NR_HDR	2
+static char cb_markers[4];
+
+static int
+cb_marker_flags(const void *p)
+{
+	if (p < (const void *)cb_markers || p >= (const void *)(cb_markers + 4))
+		return -1;
+	return (int)((const char *)p - cb_markers);
+}
 
 static struct rg_conn *
 cb_conn(SMFICTX *ctx)
 {
 	void *p = smfi_getpriv(ctx);
 
-	return p == &cb_leadspc_marker ? NULL : p;
+	return cb_marker_flags(p) >= 0 ? NULL : p;
 }
 
 /* cb_update_qid - the MTA's queue id, once it has one */
@@ -63,7 +75,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 * see cb_data). Header values as received, leading space included
 	 * (DKIM canonicalization).
 	 */
-	unsigned long want_proto = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC;
+	unsigned long want_proto = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC |
+	    SMFIP_NR_HDR;
 
 	(void)f2, (void)f3;
 	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
@@ -75,7 +88,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST)
 		rg_macro_request(ctx);
-	smfi_setpriv(ctx, (*pf1 & SMFIP_HDR_LEADSPC) ? &cb_leadspc_marker : NULL);
+	smfi_setpriv(ctx, &cb_markers[((*pf1 & SMFIP_HDR_LEADSPC) ? CB_LEADSPC : 0) |
+	    ((*pf1 & SMFIP_NR_HDR) ? CB_NR_HDR : 0)]);
 	return SMFIS_CONTINUE;
 }
 
@@ -83,7 +97,7 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct rg_conf *conf = rg_conf_acquire();
-	int leadspc = smfi_getpriv(ctx) == &cb_leadspc_marker;
+	int flags = cb_marker_flags(smfi_getpriv(ctx));
 	struct rg_verdict v;
 	struct rg_conn *c;
 	sfsistat rc;
@@ -95,7 +109,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		rg_conn_free(c);
 		return rg_reply_tempfail(ctx, "cannot attach connection context");
 	}
-	c->leadspc = leadspc;
+	c->leadspc = flags > 0 && (flags & CB_LEADSPC);
+	c->nr_hdr = flags > 0 && (flags & CB_NR_HDR);
 	rg_conn_set_client(c, hostname, hostaddr);
 	rg_macro_copy(ctx, "j", c->mta_host, sizeof(c->mta_host));
 	rg_macro_copy(ctx, "daemon_name", c->daemon_name, sizeof(c->daemon_name));
@@ -198,7 +213,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	if (c == NULL || c->msg == NULL)
 		return rg_reply_tempfail(ctx, "header without transaction context");
 	rg_engine_header(c, name, value ? value : "");
-	return SMFIS_CONTINUE;
+	return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
