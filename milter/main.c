@@ -30,6 +30,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "../policy/alert.h"
 #include "../policy/conf.h"
 #include "../policy/dns.h"
 #include "../policy/log.h"
@@ -37,6 +38,8 @@
 #include "../policy/strutil.h"
 #include "../policy/xalloc.h"
 #include "callbacks.h"
+#include "metrics_http.h"
+#include "notify.h"
 
 #ifndef RG_VERSION
 #define RG_VERSION "0.0"
@@ -315,12 +318,17 @@ main_milter_thread(void *arg)
 static void
 main_reload(void)
 {
-	struct rg_conf *old = rg_conf_acquire(), *c = main_load(0);
+	struct rg_conf *old, *c;
 
+	rg_notify_reloading();
+	old = rg_conf_acquire();
+	c = main_load(0);
 	if (c == NULL) {
 		rg_log_error("reload failed: keeping the configuration loaded "
 		    "from %s", old ? rg_conf_path(old) : "?");
 		rg_conf_release(old);
+		rg_metrics_inc(RG_M_RELOADS_FAILED);
+		rg_notify_ready();
 		return;
 	}
 	for (size_t i = 0; old && i < rg_conf_param_count(); i++) {
@@ -336,6 +344,8 @@ main_reload(void)
 	rg_log_info("reloaded configuration from %s (generation %lu)",
 	    rg_conf_path(c), rg_conf_generation(c));
 	rg_conf_release(old);
+	rg_metrics_inc(RG_M_RELOADS_OK);
+	rg_notify_ready();
 }
 
 static void *
@@ -387,8 +397,8 @@ main_parse_args(int argc, char **argv)
 			unsigned int ma = 0, mi = 0, pl = 0;
 
 			smfi_version(&ma, &mi, &pl);
-			printf("relayguard %s (libmilter %u.%u.%u)\n", RG_VERSION,
-			    ma, mi, pl);
+			printf("relayguard %s (libmilter %u.%u.%u%s)\n", RG_VERSION,
+			    ma, mi, pl, rg_notify_built_in() ? ", sd_notify" : "");
 			exit(0);
 		}
 		default:
@@ -397,6 +407,45 @@ main_parse_args(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage();
+}
+
+/*
+ * main_alert_open - the volume alerts and the counter store they count
+ * in. Until the daemon opens one shared store, the alert module opens its
+ * own from the kv settings (memory by default, or the fleet's Redis);
+ * the metrics show that store's counters.
+ */
+static struct rg_alert *
+main_alert_open(const struct rg_conf *c)
+{
+	struct rg_buf why = RG_BUF_INIT;
+	struct rg_alert *a = rg_alert_create(NULL, &c->kv, &why);
+
+	if (a == NULL)
+		rg_fatal("counter store for alerts: %s", rg_buf_cstr(&why));
+	rg_buf_release(&why);
+	rg_alert_set_default(a);
+	rg_metrics_set_kv(rg_alert_kv(a));
+	return a;
+}
+
+/* main_metrics_start - the HTTP endpoint, when metrics_listen is set */
+static struct rg_metrics_http *
+main_metrics_start(void)
+{
+	struct rg_conf *c = rg_conf_acquire();
+	struct rg_buf why = RG_BUF_INIT;
+	struct rg_metrics_http *h = NULL;
+
+	if (c != NULL && c->metrics.listen.set) {
+		h = rg_metrics_http_start(&c->metrics.listen, &why);
+		if (h == NULL)
+			rg_fatal("metrics_listen: %s", rg_buf_cstr(&why));
+		rg_log_info("metrics on http://%s/metrics", c->metrics.listen.text);
+	}
+	rg_buf_release(&why);
+	rg_conf_release(c);
+	return h;
 }
 
 int
@@ -455,6 +504,7 @@ main(int argc, char **argv)
 		rg_fatal("resolver: %s", rg_buf_cstr(&dns_err));
 	rg_buf_release(&dns_err);
 	rg_dns_set_default(dns);
+	struct rg_alert *alert = main_alert_open(conf);
 	/* read what is needed later now: after install, a reload may free conf */
 	int log_stderr = conf->core.log_target == RG_LT_STDERR;
 	char pidpath[4096];
@@ -474,6 +524,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	main_thread = pthread_self();
+	struct rg_metrics_http *mhttp = main_metrics_start();
 	if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0 ||
 	    pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0)
 		rg_fatal("cannot start threads");
@@ -486,6 +537,7 @@ main(int argc, char **argv)
 		if (!log_stderr)
 			main_detach_stdio();
 	}
+	rg_notify_ready();
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -499,9 +551,14 @@ main(int argc, char **argv)
 		}
 		break;
 	}
+	rg_notify_stopping();
 	rg_log_info("stopping on signal %d", sig);
 	smfi_stop();
 	pthread_join(milter_tid, NULL);
+	mhttp = rg_metrics_http_stop(mhttp);
+	rg_metrics_set_kv(NULL);
+	rg_alert_set_default(NULL);
+	alert = rg_alert_free(alert);
 	rg_dns_set_default(NULL);
 	rg_dns_close(dns);
 	if (*pidpath)

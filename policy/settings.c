@@ -122,6 +122,9 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "dns", rg_dns_params, offsetof(struct rg_conf, dns), NULL },
 	{ "dnsbl", rg_dnsbl_params, offsetof(struct rg_conf, dnsbl), NULL },
 	{ "kv", rg_kv_params, offsetof(struct rg_conf, kv), rg_kv_conf_check },
+	{ "metrics", rg_metrics_params, offsetof(struct rg_conf, metrics),
+	    rg_metrics_conf_check },
+	{ "alert", rg_alert_params, offsetof(struct rg_conf, alert), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

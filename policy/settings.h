@@ -17,6 +17,8 @@
 #include "dns.h"
 #include "dnsbl.h"
 #include "kv.h"
+#include "metrics.h"
+#include "alert.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
 enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
@@ -56,6 +58,8 @@ struct rg_conf {
 	struct rg_dns_conf dns;
 	struct rg_dnsbl_conf dnsbl;
 	struct rg_kv_conf kv;
+	struct rg_metrics_conf metrics;
+	struct rg_alert_conf alert;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];
