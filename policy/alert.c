@@ -194,6 +194,9 @@ alert_claim(struct rg_alert *a, const struct rg_alert_conf *cf,
 	struct rg_kv_res res;
 	enum rg_kv_status st;
 
+	/* raised here in this window: no need to ask the store */
+	if (last != 0 && now - last < window)
+		return 0;
 	st = rg_kv_incr(a->kv, ALERT_KEY_FIRED, 1, 1, window, &res, &why);
 	if (st == RG_KV_OK) {
 		if (res.allowed)
@@ -203,9 +206,8 @@ alert_claim(struct rg_alert *a, const struct rg_alert_conf *cf,
 	}
 	alert_store_failed(a, id, ALERT_KEY_FIRED, &why);
 	rg_buf_release(&why);
-	/* no store: our own memory decides, one process at a time */
-	return (last == 0 || now - last >= window) &&
-	    atomic_compare_exchange_strong(&a->last_fired, &last, now);
+	/* no store: our own memory decides, one thread at a time */
+	return atomic_compare_exchange_strong(&a->last_fired, &last, now);
 }
 
 /* alert_raise - the LOG_ALERT line and the command */

@@ -7,6 +7,7 @@
  * the samples, names and label syntax), no configured secret appears,
  * metrics_listen forms and the loopback rule with its file:line.
  */
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,46 @@ test_stage_histogram(void)
 	    "relayguard_stage_duration_seconds_bucket{stage=\"eom\",le=\"+Inf\"} 1\n");
 	RGT_CONTAINS(rg_buf_cstr(&b),
 	    "relayguard_stage_duration_seconds_count{stage=\"helo\"} 1\n");
+	rg_buf_release(&b);
+}
+
+#define THREADS		4
+#define PER_THREAD	100000
+
+/* hammer - count from several threads at once */
+static void *
+hammer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < PER_THREAD; i++) {
+		rg_metrics_inc_label("dnsbl", "listed");
+		rg_metrics_inc(RG_M_CONNECTIONS);
+		rg_metrics_observe(RG_MS_MAIL, 1000000);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	pthread_t t[THREADS];
+	struct rg_buf b = RG_BUF_INIT;
+	char want[200];
+
+	RGT_CASE("threads: no count is lost");
+	rg_metrics_reset();
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, hammer, NULL);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	RGT_INTEQ(rg_metrics_get_label("dnsbl", "listed", NULL), THREADS * PER_THREAD);
+	RGT_INTEQ(rg_metrics_get(RG_M_CONNECTIONS), THREADS * PER_THREAD);
+	render(&b);
+	snprintf(want, sizeof(want), "relayguard_stage_duration_seconds_sum"
+	    "{stage=\"mail\"} %d.000000000\n"
+	    "relayguard_stage_duration_seconds_count{stage=\"mail\"} %d\n",
+	    THREADS * PER_THREAD / 1000, THREADS * PER_THREAD);
+	RGT_CONTAINS(rg_buf_cstr(&b), want);
 	rg_buf_release(&b);
 }
 
@@ -493,6 +534,6 @@ cleanup(void)
 }
 
 RGT_MAIN(setup, test_writers_golden, test_histogram_golden, test_registry,
-    test_stage_histogram, test_label_bounds, test_values_declared,
+    test_stage_histogram, test_threads, test_label_bounds, test_values_declared,
     test_wellformed, test_sources, test_message_hooks, test_parse_listen,
     test_conf_remote, cleanup)
