@@ -35,6 +35,8 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread \
 	-DRG_VERSION='"$(VERSION)"' -DRG_SYSCONFDIR='"$(sysconfdir)"' \
 	-I/usr/include/libmilter -MMD -MP
+# -DHAVE_SYSTEMD when configure found libsystemd (sd_notify)
+ALL_CFLAGS += $(SYSTEMD_CFLAGS)
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -57,6 +59,7 @@ AUDIT_LIBS = $(SSL_LIBS) $(CRYPTO_LIBS)
 
 LIBS_ALL = $(MILTER_LIBS) $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) \
 	$(HIREDIS_LIBS) $(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) \
+	$(MHD_LIBS) $(SYSTEMD_LIBS) \
 	$(SYS_LIBS) -lpthread
 POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread

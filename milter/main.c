@@ -30,6 +30,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "../policy/alert.h"
 #include "../policy/conf.h"
 #include "../policy/dkim.h"
 #include "../policy/dns.h"
@@ -39,6 +40,8 @@
 #include "../policy/strutil.h"
 #include "../policy/xalloc.h"
 #include "callbacks.h"
+#include "metrics_http.h"
+#include "notify.h"
 
 #ifndef RG_VERSION
 #define RG_VERSION "0.0"
@@ -317,12 +320,17 @@ main_milter_thread(void *arg)
 static void
 main_reload(void)
 {
-	struct rg_conf *old = rg_conf_acquire(), *c = main_load(0);
+	struct rg_conf *old, *c;
 
+	rg_notify_reloading();
+	old = rg_conf_acquire();
+	c = main_load(0);
 	if (c == NULL) {
 		rg_log_error("reload failed: keeping the configuration loaded "
 		    "from %s", old ? rg_conf_path(old) : "?");
 		rg_conf_release(old);
+		rg_metrics_inc(RG_M_RELOADS_FAILED);
+		rg_notify_ready();
 		return;
 	}
 	for (size_t i = 0; old && i < rg_conf_param_count(); i++) {
@@ -338,6 +346,8 @@ main_reload(void)
 	rg_log_info("reloaded configuration from %s (generation %lu)",
 	    rg_conf_path(c), rg_conf_generation(c));
 	rg_conf_release(old);
+	rg_metrics_inc(RG_M_RELOADS_OK);
+	rg_notify_ready();
 }
 
 static void *
@@ -389,8 +399,8 @@ main_parse_args(int argc, char **argv)
 			unsigned int ma = 0, mi = 0, pl = 0;
 
 			smfi_version(&ma, &mi, &pl);
-			printf("relayguard %s (libmilter %u.%u.%u)\n", RG_VERSION,
-			    ma, mi, pl);
+			printf("relayguard %s (libmilter %u.%u.%u%s)\n", RG_VERSION,
+			    ma, mi, pl, rg_notify_built_in() ? ", sd_notify" : "");
 			exit(0);
 		}
 		default:
@@ -399,6 +409,45 @@ main_parse_args(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage();
+}
+
+/*
+ * main_alert_open - the volume alerts and the counter store they count
+ * in. Until the daemon opens one shared store, the alert module opens its
+ * own from the kv settings (memory by default, or the fleet's Redis);
+ * the metrics show that store's counters.
+ */
+static struct rg_alert *
+main_alert_open(const struct rg_conf *c)
+{
+	struct rg_buf why = RG_BUF_INIT;
+	struct rg_alert *a = rg_alert_create(NULL, &c->kv, &why);
+
+	if (a == NULL)
+		rg_fatal("counter store for alerts: %s", rg_buf_cstr(&why));
+	rg_buf_release(&why);
+	rg_alert_set_default(a);
+	rg_metrics_set_kv(rg_alert_kv(a));
+	return a;
+}
+
+/* main_metrics_start - the HTTP endpoint, when metrics_listen is set */
+static struct rg_metrics_http *
+main_metrics_start(void)
+{
+	struct rg_conf *c = rg_conf_acquire();
+	struct rg_buf why = RG_BUF_INIT;
+	struct rg_metrics_http *h = NULL;
+
+	if (c != NULL && c->metrics.listen.set) {
+		h = rg_metrics_http_start(&c->metrics.listen, &why);
+		if (h == NULL)
+			rg_fatal("metrics_listen: %s", rg_buf_cstr(&why));
+		rg_log_info("metrics on http://%s/metrics", c->metrics.listen.text);
+	}
+	rg_buf_release(&why);
+	rg_conf_release(c);
+	return h;
 }
 
 int
@@ -464,6 +513,7 @@ main(int argc, char **argv)
 	if (rg_dkim_init() < 0)
 		rg_fatal("cannot initialise the DKIM library");
 	rg_dkim_set_resolver(rg_dkim_resolver_lookup, NULL);
+	struct rg_alert *alert = main_alert_open(conf);
 	/* read what is needed later now: after install, a reload may free conf */
 	int log_stderr = conf->core.log_target == RG_LT_STDERR;
 	char pidpath[4096];
@@ -483,6 +533,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	main_thread = pthread_self();
+	struct rg_metrics_http *mhttp = main_metrics_start();
 	if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0 ||
 	    pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0)
 		rg_fatal("cannot start threads");
@@ -495,6 +546,7 @@ main(int argc, char **argv)
 		if (!log_stderr)
 			main_detach_stdio();
 	}
+	rg_notify_ready();
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -508,9 +560,14 @@ main(int argc, char **argv)
 		}
 		break;
 	}
+	rg_notify_stopping();
 	rg_log_info("stopping on signal %d", sig);
 	smfi_stop();
 	pthread_join(milter_tid, NULL);
+	mhttp = rg_metrics_http_stop(mhttp);
+	rg_metrics_set_kv(NULL);
+	rg_alert_set_default(NULL);
+	alert = rg_alert_free(alert);
 	rg_dns_set_default(NULL);
 	rg_dns_close(dns);
 	rg_uri_global_free();

@@ -146,6 +146,14 @@ rg_conf_perror(struct rg_conf_ctx *cx, const char *fmt, ...)
 	rg_conf_error(cx, cx->file, cx->line, "%s", msg);
 }
 
+/* rg_conf_where - where the parameter being parsed was written */
+void
+rg_conf_where(const struct rg_conf_ctx *cx, const char **file, int *line)
+{
+	*file = cx->file;
+	*line = cx->line;
+}
+
 /* rg_conf_warn - a warning at a place in a file; loading goes on */
 void
 rg_conf_warn(struct rg_conf_ctx *cx, const char *file, int line,
@@ -215,6 +223,13 @@ conf_parse_time(const char *v, long long *ms)
 	    604800000 };
 
 	return conf_parse_scaled(v, u, s, 1000, ms);
+}
+
+/* rg_conf_parse_time - a time value as the parameter tables read it */
+int
+rg_conf_parse_time(const char *v, long long *ms)
+{
+	return conf_parse_time(v, ms);
 }
 
 static int

@@ -122,6 +122,10 @@ void rg_conf_error(struct rg_conf_ctx *cx, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void rg_conf_perror(struct rg_conf_ctx *cx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* rg_conf_parse_time - "30s", "5m", "500ms" (bare: seconds) to ms; 0 or -1 */
+int rg_conf_parse_time(const char *v, long long *ms);
+/* rg_conf_where - the file and line being parsed (file valid during load) */
+void rg_conf_where(const struct rg_conf_ctx *cx, const char **file, int *line);
 /* rg_conf_warn - "file:line: warning: ..." to the warnings; not an error */
 void rg_conf_warn(struct rg_conf_ctx *cx, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -22,6 +22,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "session.h"
 #include "settings.h"
@@ -517,6 +518,7 @@ rg_dmarc_eom(struct rg_conn *c, const struct rg_dmarc_dkim *sigs, size_t nsigs,
 		snprintf(out->why, sizeof(out->why), n < 0 ? "From holds several "
 		    "domains" : "no address in From");
 		rg_msg_note(m, "dmarc", "permerror");
+		rg_metrics_inc_label("dmarc", "permerror");
 		rg_authres_add(m, "dmarc=permerror");
 		return;
 	}
@@ -534,6 +536,7 @@ rg_dmarc_eom(struct rg_conn *c, const struct rg_dmarc_dkim *sigs, size_t nsigs,
 	rg_buf_release(&ri);
 	rg_msg_note(m, "dmarc", "%s p=%s dis=%s", rg_dmarc_result_name(out->result),
 	    dmarc_policy_name(out->p), dmarc_policy_name(out->disposition));
+	rg_metrics_inc_label("dmarc", rg_dmarc_result_name(out->result));
 	if (out->why[0])
 		rg_log_id(RG_LOG_INFO, c->id, "dmarc: %s for %s: %s",
 		    rg_dmarc_result_name(out->result), out->from_domain, out->why);

@@ -25,6 +25,7 @@
 #include "dns.h"
 #include "dnsbl.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "settings.h"
 #include "strutil.h"
@@ -144,10 +145,15 @@ dnsbl_answer(struct rg_conn *c, const struct rg_dnsbl_site *s,
 	char addr[INET_ADDRSTRLEN];
 	int refused = 0;
 
+	const char *family = prefix[0] ? "dnswl" : "dnsbl";
+
 	hit[0] = '\0';
 	if (r == NULL)
 		return;
 	if (r->status != RG_DNS_OK) {
+		rg_metrics_inc_label(family, r->status == RG_DNS_NXDOMAIN ||
+		    r->status == RG_DNS_NODATA ? "clean" :
+		    r->status == RG_DNS_TIMEOUT ? "timeout" : "error");
 		if (r->status == RG_DNS_NXDOMAIN || r->status == RG_DNS_NODATA)
 			return;
 		rg_log_id(RG_LOG_NOTICE, c->id, "dnsbl: list %s: %s%s%s; not "
@@ -168,6 +174,8 @@ dnsbl_answer(struct rg_conn *c, const struct rg_dnsbl_site *s,
 			refused = 1;
 		}
 	}
+	rg_metrics_inc_label(family, hit[0] ? "listed" : refused ? "refused" :
+	    "clean");
 	if (hit[0] != '\0')
 		rg_buf_printf(sum, "%s%s%s=%s", sum->len ? " " : "", prefix, s->zone, hit);
 	else if (refused)

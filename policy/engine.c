@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alert.h"
 #include "authres.h"
 #include "buf.h"
 #include "dkim.h"
@@ -18,6 +19,7 @@
 #include "msgscan.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "settings.h"
 #include "spf.h"
@@ -28,6 +30,8 @@
 void
 rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
 {
+	uint64_t t0 = rg_metrics_now();
+
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "connect from %s[%s]",
 	    c->client_name, c->client_addr);
 	rg_relay_connect(c, v);
@@ -44,13 +48,19 @@ rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
 		    v->xcode, "%s", v->text);
 		rg_txlog_connection(c);
 	}
+	rg_metrics_inc(RG_M_CONNECTIONS);
+	rg_metrics_add(RG_M_CONNECTIONS_OPEN, 1);
+	rg_metrics_stage(RG_MS_CONNECT, t0);
 }
 
 void
 rg_engine_helo(struct rg_conn *c, struct rg_verdict *v)
 {
+	uint64_t t0 = rg_metrics_now();
+
 	(void)v;
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "helo %s", c->helo);
+	rg_metrics_stage(RG_MS_HELO, t0);
 }
 
 /* engine_auth_note - record SMTP AUTH as a check result (RFC 8601 s2.7.4) */
@@ -71,6 +81,7 @@ void
 rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 {
 	struct rg_msg *m = c->msg;
+	uint64_t t0 = rg_metrics_now();
 
 	engine_auth_note(c);
 	rg_relay_mail(c, v);
@@ -92,6 +103,7 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 		    "%s", v->text);
 		rg_txlog_message(c, rg_action_name(v->action));
 	}
+	rg_metrics_stage(RG_MS_MAIL, t0);
 }
 
 void
@@ -99,12 +111,14 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 {
 	struct rg_rcpt *r = rg_msg_add_rcpt(c, addr);
 	const char *why = NULL;
+	uint64_t t0 = rg_metrics_now();
 
 	if (r == NULL) {
 		/* RFC 5321 4.5.3.1.8: 452 for too many recipients */
 		rg_verdict_set(v, RG_ACT_TEMPFAIL, "limit", "452", "4.5.3",
 		    "Too many recipients");
 		c->msg->nrcpts_over++;
+		rg_metrics_stage(RG_MS_RCPT, t0);
 		return;
 	}
 	rg_relay_rcpt_why(c, addr, v, &why);
@@ -119,6 +133,9 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 			rg_verdict_set(&c->msg->verdict, v->action, v->check,
 			    v->rcode, v->xcode, "%s", v->text);
 	}
+	if (why != NULL)
+		rg_metrics_inc_label("relay", why);
+	rg_metrics_stage(RG_MS_RCPT, t0);
 }
 
 /* engine_authserv_id - ours: configured, else the MTA's host name */
@@ -292,6 +309,7 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 {
 	struct rg_msg *m = c->msg;
 	struct rg_buf ar = RG_BUF_INIT;
+	uint64_t t0 = rg_metrics_now();
 
 	rg_msgscan_end(m->scan);
 	if (!rg_verdict_is_final(v)) {
@@ -317,6 +335,8 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 	    "%s", v->text);
 	rg_txlog_message(c, v->action == RG_ACT_CONTINUE ? "accept" :
 	    rg_action_name(v->action));
+	rg_alert_eom(c, v);
+	rg_metrics_stage(RG_MS_EOM, t0);
 }
 
 /* engine_unfinished - summary of a transaction that never reached eom */
@@ -347,4 +367,5 @@ rg_engine_close(struct rg_conn *c)
 		rg_txlog_connection(c);
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "disconnect after %u message(s)",
 	    c->nmsgs);
+	rg_metrics_add(RG_M_CONNECTIONS_OPEN, -1);
 }

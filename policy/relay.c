@@ -290,6 +290,16 @@ rg_relay_rcpt(const struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 	rg_relay_rcpt_why(c, rcpt, v, NULL);
 }
 
+/* rg_relay_is_foreign - the recipient is not ours */
+int
+rg_relay_is_foreign(const struct rg_conn *c, const char *rcpt)
+{
+	struct rg_addr a;
+
+	(void)rg_addr_parse(rcpt ? rcpt : "", relay_parse_flags(c), &a);
+	return !relay_addr_is_ours(&c->conf->relay, &a);
+}
+
 /* rg_relay_tls_rank - "TLSv<major>[.<minor>]" as the MTA writes it */
 int
 rg_relay_tls_rank(const char *s)

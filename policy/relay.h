@@ -58,6 +58,11 @@ void rg_relay_rcpt(const struct rg_conn *c, const char *rcpt,
  */
 void rg_relay_rcpt_why(const struct rg_conn *c, const char *rcpt,
     struct rg_verdict *v, const char **why);
+/*
+ * rg_relay_is_foreign - rcpt (with or without <>) leaves us: some host on
+ * its way is neither a local nor a relay domain (what relaying means)
+ */
+int rg_relay_is_foreign(const struct rg_conn *c, const char *rcpt);
 /* rg_relay_tls_rank - "TLSv1.2" -> 102 (major * 100 + minor); 0 unknown */
 int rg_relay_tls_rank(const char *version);
 

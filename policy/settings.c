@@ -125,6 +125,9 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "mime", rg_mime_params, offsetof(struct rg_conf, mime), NULL },
 	{ "uri", rg_uri_params, offsetof(struct rg_conf, uri), NULL },
 	{ "dkim", rg_dkim_params, offsetof(struct rg_conf, dkim), rg_dkim_conf_check },
+	{ "metrics", rg_metrics_params, offsetof(struct rg_conf, metrics),
+	    rg_metrics_conf_check },
+	{ "alert", rg_alert_params, offsetof(struct rg_conf, alert), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

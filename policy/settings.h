@@ -20,6 +20,8 @@
 #include "kv.h"
 #include "mime.h"
 #include "uri.h"
+#include "metrics.h"
+#include "alert.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
 enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
@@ -62,6 +64,8 @@ struct rg_conf {
 	struct rg_mime_conf mime;
 	struct rg_uri_conf uri;
 	struct rg_dkim_conf dkim;
+	struct rg_metrics_conf metrics;
+	struct rg_alert_conf alert;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];

@@ -24,6 +24,7 @@
 #include "authres.h"
 #include "dns.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "session.h"
 #include "settings.h"
@@ -392,6 +393,7 @@ rg_spf_check(struct rg_conn *c, struct rg_verdict *v)
 		rg_strlcpy(s->domain, spf_domain_of(m->sender), sizeof(s->domain));
 	}
 	rg_msg_note(m, "spf", "%s", rg_spf_result_name(s->result));
+	rg_metrics_inc_label("spf", rg_spf_result_name(s->result));
 	rg_log_id_debug(RG_MOD_SPF, c->id, "spf: %s for %s: %s",
 	    rg_spf_result_name(s->result), s->domain, s->reason);
 	spf_apply(c, s, v);

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "settings.h"
 #include "strutil.h"
@@ -193,6 +194,7 @@ rg_txlog_message(struct rg_conn *c, const char *verdict)
 	if (m == NULL || m->logged)
 		return;
 	m->logged = 1;
+	rg_metrics_message(c, verdict);
 	t.n = 0;
 	txlog_add(&t, "verdict", "%s", verdict);
 	txlog_client(&t, c);
@@ -217,6 +219,7 @@ rg_txlog_connection(struct rg_conn *c)
 	if (c->logged)
 		return;
 	c->logged = 1;
+	rg_metrics_connection(c);
 	t.n = 0;
 	txlog_add(&t, "verdict", "%s", rg_action_name(c->verdict.action));
 	txlog_client(&t, c);

@@ -6,7 +6,9 @@
 #   test   build, plus the real services the integration tests start
 #          (Postfix, redis-server, unbound) and the clients that drive them;
 #          m4 and libwrap0 are for the Sendmail test, which unpacks
-#          sendmail-bin itself (installing it would remove postfix)
+#          sendmail-bin itself (installing it would remove postfix);
+#          libsystemd-dev lets the build notify systemd (optional: the
+#          daemon builds without it) so t_notify.sh has something to test
 #
 # Only packages not yet installed are fetched. Must run as root (apt-get);
 # as another user it only reports what is missing.
@@ -16,10 +18,10 @@ mode=${1:-build}
 
 build_pkgs="gcc make autoconf pkg-config libc6-dev
 libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
-libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev"
+libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev libmicrohttpd-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
-gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim"
+gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim curl libsystemd-dev"
 
 case "$mode" in
 build) pkgs=$build_pkgs ;;
