@@ -12,6 +12,7 @@
 
 #include "authres.h"
 #include "buf.h"
+#include "content.h"
 #include "dmarc.h"
 #include "dnsbl.h"
 #include "msgscan.h"
@@ -20,6 +21,7 @@
 #include "relay.h"
 #include "settings.h"
 #include "spf.h"
+#include "surbl.h"
 #include "txlog.h"
 
 void
@@ -158,6 +160,9 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 	struct rg_buf ar = RG_BUF_INIT;
 
 	rg_msgscan_end(m->scan);
+	/* content, then links: a refused message needs no DKIM or DMARC */
+	rg_content_eom(c, v);
+	rg_surbl_eom(c, rg_relay_is_trusted(c) || rg_relay_is_authenticated(c), v);
 	if (!rg_verdict_is_final(v)) {
 		struct rg_dmarc_outcome dmarc;
 

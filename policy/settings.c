@@ -124,6 +124,8 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "kv", rg_kv_params, offsetof(struct rg_conf, kv), rg_kv_conf_check },
 	{ "mime", rg_mime_params, offsetof(struct rg_conf, mime), NULL },
 	{ "uri", rg_uri_params, offsetof(struct rg_conf, uri), NULL },
+	{ "surbl", rg_surbl_params, offsetof(struct rg_conf, surbl), NULL },
+	{ "content", rg_content_params, offsetof(struct rg_conf, content), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -11,9 +11,11 @@
 #include <stdatomic.h>
 
 #include "conf.h"
+#include "content.h"
 #include "dmarc.h"
 #include "relay.h"
 #include "spf.h"
+#include "surbl.h"
 #include "dns.h"
 #include "dnsbl.h"
 #include "kv.h"
@@ -60,6 +62,8 @@ struct rg_conf {
 	struct rg_kv_conf kv;
 	struct rg_mime_conf mime;
 	struct rg_uri_conf uri;
+	struct rg_surbl_conf surbl;
+	struct rg_content_conf content;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];
