@@ -14,6 +14,7 @@
 #include "authres.h"
 #include "buf.h"
 #include "dkim.h"
+#include "content.h"
 #include "dmarc.h"
 #include "dnsbl.h"
 #include "msgscan.h"
@@ -23,6 +24,7 @@
 #include "relay.h"
 #include "settings.h"
 #include "spf.h"
+#include "surbl.h"
 #include "txlog.h"
 
 #define RG_ENGINE_DKIM_MAX	16	/* signatures handed to DMARC */
@@ -312,6 +314,9 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 	uint64_t t0 = rg_metrics_now();
 
 	rg_msgscan_end(m->scan);
+	/* content, then links: a refused message needs no DKIM or DMARC */
+	rg_content_eom(c, v);
+	rg_surbl_eom(c, rg_relay_is_trusted(c) || rg_relay_is_authenticated(c), v);
 	if (!rg_verdict_is_final(v)) {
 		struct rg_dmarc_outcome dmarc;
 		struct rg_dkim_results dkim = { NULL, 0, 0 };

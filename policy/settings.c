@@ -128,6 +128,8 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "metrics", rg_metrics_params, offsetof(struct rg_conf, metrics),
 	    rg_metrics_conf_check },
 	{ "alert", rg_alert_params, offsetof(struct rg_conf, alert), NULL },
+	{ "surbl", rg_surbl_params, offsetof(struct rg_conf, surbl), NULL },
+	{ "content", rg_content_params, offsetof(struct rg_conf, content), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -11,10 +11,12 @@
 #include <stdatomic.h>
 
 #include "conf.h"
+#include "content.h"
 #include "dmarc.h"
 #include "dkim.h"
 #include "relay.h"
 #include "spf.h"
+#include "surbl.h"
 #include "dns.h"
 #include "dnsbl.h"
 #include "kv.h"
@@ -66,6 +68,8 @@ struct rg_conf {
 	struct rg_dkim_conf dkim;
 	struct rg_metrics_conf metrics;
 	struct rg_alert_conf alert;
+	struct rg_surbl_conf surbl;
+	struct rg_content_conf content;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];

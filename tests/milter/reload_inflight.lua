@@ -14,6 +14,8 @@ local ok, err = pcall(function()
   -- reload while this message is open
   if not os.execute(os.getenv("RG_RELOAD_CMD")) then error("reload command failed") end
   mt.sleep(1)
+  -- a From field: header_action rejects a message without one
+  mt.header(conn, "From", "old@ours.example")
   mt.header(conn, "Subject", "in flight")
   mt.eoh(conn)
   mt.bodystring(conn, "x\r\n")
@@ -30,6 +32,7 @@ local ok, err = pcall(function()
   mt.macro(c2, SMFIC_MAIL, "i", "QIDNEW")
   mt.mailfrom(c2, "<new@ours.example>")
   mt.rcptto(c2, "<a@far.example>")
+  mt.header(c2, "From", "new@ours.example")
   mt.header(c2, "Subject", "after reload")
   mt.eoh(c2)
   mt.bodystring(c2, "x\r\n")
