@@ -59,7 +59,7 @@ ifeq ($(wildcard config.mk),)
 all: config.mk
 	$(MAKE) all
 else
-all: $(BUILD)/relayguard $(UNIT_BIN) $(BUILD)/tools/mkconf
+all: $(BUILD)/relayguard $(BUILD)/relayguardctl $(UNIT_BIN) $(BUILD)/tools/mkconf
 endif
 
 # the shipped default configuration, generated from the parameter tables
@@ -90,6 +90,11 @@ $(LIBPOLICY): $(POLICY_OBJ)
 $(BUILD)/relayguard: $(MILTER_OBJ) $(LIBPOLICY)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBPOLICY) $(LIBS_ALL)
+
+# the admin tool: policy code only (the counter store and kvadmin.c)
+$(BUILD)/relayguardctl: tools/relayguardctl.c $(LIBPOLICY)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
 
 $(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h $(LIBPOLICY)
 	@mkdir -p $(dir $@)
@@ -126,11 +131,13 @@ check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all
 	tests/check.sh build-asan
 
-install: $(BUILD)/relayguard
+install: $(BUILD)/relayguard $(BUILD)/relayguardctl
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
 		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/relayguard
 	install -m 755 $(BUILD)/relayguard $(DESTDIR)$(sbindir)/relayguard
+	install -m 755 $(BUILD)/relayguardctl $(DESTDIR)$(sbindir)/relayguardctl
 	install -m 644 man/relayguard.8 $(DESTDIR)$(mandir)/man8/
+	install -m 644 man/relayguardctl.8 $(DESTDIR)$(mandir)/man8/
 	install -m 644 man/relayguard.conf.5 $(DESTDIR)$(mandir)/man5/
 	test -e $(DESTDIR)$(sysconfdir)/relayguard/relayguard.conf || \
 		install -m 640 contrib/relayguard.conf $(DESTDIR)$(sysconfdir)/relayguard/
@@ -144,4 +151,4 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
--include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d)
+-include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(BUILD)/relayguardctl.d

@@ -2,8 +2,9 @@
  * main.c - relayguard: options, socket, privileges, signals, smfi_main()
  *
  * Start-up order: read and check the configuration; register with
- * libmilter and open the socket (as root if started so); detach unless
- * -f; write the pidfile; drop to the unprivileged user; then run.
+ * libmilter and open the socket and the control socket (as root if
+ * started so); detach unless -f; write the pidfile; drop to the
+ * unprivileged user; open the resolver and the counter store; then run.
  *
  * Threads: smfi_main() runs in its own thread. The main thread only waits
  * for signals. libmilter starts a signal thread of its own that treats
@@ -30,13 +31,17 @@
 
 #include <libmilter/mfapi.h>
 
+#include "../policy/blocklist.h"
 #include "../policy/conf.h"
 #include "../policy/dns.h"
+#include "../policy/kv.h"
 #include "../policy/log.h"
 #include "../policy/settings.h"
 #include "../policy/strutil.h"
 #include "../policy/xalloc.h"
 #include "callbacks.h"
+#include "control.h"
+#include "housekeep.h"
 
 #ifndef RG_VERSION
 #define RG_VERSION "0.0"
@@ -406,7 +411,8 @@ main(int argc, char **argv)
 	const char *spec, *pidfile;
 	pthread_t milter_tid, reload_tid;
 	sigset_t set;
-	int ready_fd = -1, sig;
+	int ready_fd = -1, sig, ctl_fd = -1;
+	char ctlpath[108] = "";
 
 	main_parse_args(argc, argv);
 	conf = main_load(1);
@@ -438,6 +444,11 @@ main(int argc, char **argv)
 		rg_fatal("-p %s: %s", opts.socket, rg_settings_check_socket(opts.socket));
 	pidfile = opts.pidfile ? opts.pidfile : conf->core.pidfile;
 	main_open_socket(conf, spec);
+	if (conf->admin.control_socket[0] != '\0') {
+		rg_strlcpy(ctlpath, conf->admin.control_socket, sizeof(ctlpath));
+		ctl_fd = rg_control_open(ctlpath,
+		    opts.user ? opts.user : conf->core.user);
+	}
 	if (!opts.foreground)
 		ready_fd = main_daemonize();
 	main_pidfile(pidfile);
@@ -455,6 +466,14 @@ main(int argc, char **argv)
 		rg_fatal("resolver: %s", rg_buf_cstr(&dns_err));
 	rg_buf_release(&dns_err);
 	rg_dns_set_default(dns);
+	/* the store too: Redis connections are made per thread, later */
+	struct rg_buf kv_err = RG_BUF_INIT;
+	struct rg_kv *kv = rg_kv_create(&conf->kv, &kv_err);
+
+	if (kv == NULL)
+		rg_fatal("counter store: %s", rg_buf_cstr(&kv_err));
+	rg_buf_release(&kv_err);
+	rg_kv_set_default(kv);
 	/* read what is needed later now: after install, a reload may free conf */
 	int log_stderr = conf->core.log_target == RG_LT_STDERR;
 	char pidpath[4096];
@@ -478,6 +497,9 @@ main(int argc, char **argv)
 	    pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0)
 		rg_fatal("cannot start threads");
 	pthread_detach(reload_tid);
+	rg_housekeep_start(kv);
+	if (ctl_fd >= 0)
+		rg_control_start(ctl_fd, ctlpath, kv);
 
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) != 1)
@@ -502,6 +524,11 @@ main(int argc, char **argv)
 	rg_log_info("stopping on signal %d", sig);
 	smfi_stop();
 	pthread_join(milter_tid, NULL);
+	rg_control_stop();
+	rg_housekeep_stop();
+	rg_kv_set_default(NULL);
+	rg_kv_free(kv);
+	rg_blocklist_clear();
 	rg_dns_set_default(NULL);
 	rg_dns_close(dns);
 	if (*pidpath)

@@ -11,11 +11,15 @@
 #include <strings.h>
 
 #include "authres.h"
+#include "blocklist.h"
 #include "buf.h"
 #include "dmarc.h"
 #include "dnsbl.h"
 #include "engine.h"
+#include "greylist.h"
+#include "lockout.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "settings.h"
 #include "spf.h"
@@ -27,6 +31,8 @@ rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "connect from %s[%s]",
 	    c->client_name, c->client_addr);
 	rg_relay_connect(c, v);
+	rg_blocklist_connect(c, v);
+	rg_ratelimit_connect(c, v);
 	/*
 	 * The client's list lookups run while the SMTP dialogue goes on.
 	 * Trusted networks are never looked up; whether the client will log
@@ -70,10 +76,13 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 
 	engine_auth_note(c);
 	rg_relay_mail(c, v);
+	rg_lockout_mail(c, v);
 	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c))
 		rg_dnsbl_decide(c, rg_relay_is_authenticated(c), v);
 	if (!rg_verdict_is_final(v))
 		rg_spf_check(c, v);
+	/* last: a message another check refuses is not counted */
+	rg_ratelimit_mail(c, v);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&m->verdict);
 		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
@@ -98,6 +107,9 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 	rg_relay_rcpt_why(c, addr, v, &why);
 	if (why != NULL)
 		rg_msg_note(c->msg, "relay", "%s", why);
+	/* greylisting first: a recipient it defers is not counted */
+	rg_greylist_rcpt(c, addr, v);
+	rg_ratelimit_rcpt(c, addr, v);
 	if (v->action == RG_ACT_REJECT || v->action == RG_ACT_TEMPFAIL) {
 		r->action = v->action;
 		snprintf(r->check, sizeof(r->check), "%s", v->check);
@@ -163,6 +175,8 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 		rg_spf_eom(c, v);
 		/* DKIM results join here once DKIM verification is wired */
 		rg_dmarc_eom(c, NULL, 0, v, &dmarc);
+		rg_ratelimit_eom(c, v);
+		rg_lockout_eom(c, v);
 		engine_remove_forged(c, v);
 		rg_authres_format(m, engine_authserv_id(c), &ar);
 		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);
@@ -199,6 +213,7 @@ void
 rg_engine_close(struct rg_conn *c)
 {
 	engine_unfinished(c);
+	rg_ratelimit_close(c);
 	if (c->nmsgs == 0 && rg_verdict_is_final(&c->verdict))
 		rg_txlog_connection(c);
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "disconnect after %u message(s)",

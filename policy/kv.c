@@ -21,6 +21,8 @@
 /* the remaining part of a bucket is weighed in steps of 1/KV_WIN_SCALE */
 #define KV_WIN_SCALE	65536LL
 
+static _Atomic(struct rg_kv *) kv_default;	/* the daemon's store */
+
 /* rg_kv_mono_ms - CLOCK_MONOTONIC in ms */
 long long
 rg_kv_mono_ms(void)
@@ -125,6 +127,20 @@ rg_kv_free(struct rg_kv *kv)
 	kv->be->close(kv->be_data);
 	free(kv);
 	return NULL;
+}
+
+/* rg_kv_set_default - publish the process-wide store */
+void
+rg_kv_set_default(struct rg_kv *kv)
+{
+	atomic_store(&kv_default, kv);
+}
+
+/* rg_kv_default - the process-wide store, or NULL */
+struct rg_kv *
+rg_kv_default(void)
+{
+	return atomic_load(&kv_default);
 }
 
 const char *

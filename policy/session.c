@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "dnsbl.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "settings.h"
 #include "strutil.h"
@@ -36,6 +37,7 @@ rg_conn_free(struct rg_conn *c)
 		return NULL;
 	rg_msg_end(c);
 	rg_dnsbl_free(c);
+	rg_limits_free(c);
 	rg_verdict_clear(&c->verdict);
 	rg_conf_release(c->conf);
 	free(c);

@@ -122,6 +122,12 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "dns", rg_dns_params, offsetof(struct rg_conf, dns), NULL },
 	{ "dnsbl", rg_dnsbl_params, offsetof(struct rg_conf, dnsbl), NULL },
 	{ "kv", rg_kv_params, offsetof(struct rg_conf, kv), rg_kv_conf_check },
+	{ "ratelimit", rg_ratelimit_params, offsetof(struct rg_conf, ratelimit),
+	    NULL },
+	{ "greylist", rg_greylist_params, offsetof(struct rg_conf, greylist),
+	    rg_greylist_conf_check },
+	{ "lockout", rg_lockout_params, offsetof(struct rg_conf, lockout), NULL },
+	{ "admin", rg_admin_params, offsetof(struct rg_conf, admin), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

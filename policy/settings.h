@@ -17,6 +17,10 @@
 #include "dns.h"
 #include "dnsbl.h"
 #include "kv.h"
+#include "ratelimit.h"
+#include "greylist.h"
+#include "lockout.h"
+#include "blocklist.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
 enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
@@ -56,6 +60,10 @@ struct rg_conf {
 	struct rg_dns_conf dns;
 	struct rg_dnsbl_conf dnsbl;
 	struct rg_kv_conf kv;
+	struct rg_ratelimit_conf ratelimit;
+	struct rg_greylist_conf greylist;
+	struct rg_lockout_conf lockout;
+	struct rg_admin_conf admin;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];
