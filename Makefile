@@ -103,6 +103,9 @@ $(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h $(LIBPOLICY)
 
 # the semantics both counter stores share are a header of their tests
 $(BUILD)/tests/unit/kv_mem_test $(BUILD)/tests/unit/kv_redis_test: tests/unit/kv_suite.h
+$(BUILD)/tests/unit/ratelimit_test $(BUILD)/tests/unit/greylist_test \
+$(BUILD)/tests/unit/lockout_test $(BUILD)/tests/unit/kvadmin_test: \
+	tests/unit/limits_fixture.h
 
 deps:
 	tools/install-deps.sh build
