@@ -24,6 +24,7 @@ struct rg_limits_conn {
 	/* message number msgno (c->nmsgs when set) */
 	unsigned msgno;
 	int hold;			/* lockout_action = hold: quarantine */
+	int locked;			/* the account is locked: not counted */
 	char tag[RG_LIMITS_TAG_MAX];	/* rules in tag mode that were over */
 };
 

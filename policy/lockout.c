@@ -109,8 +109,11 @@ rg_lockout_over(const struct rg_rl_rate *thr, long long count)
 static void
 lo_refuse(struct rg_conn *c, struct rg_verdict *v)
 {
+	struct rg_limits_conn *l = rg_limits_state(c);
+
+	l->locked = 1;
 	if (c->conf->lockout.action == RG_LOCKOUT_HOLD) {
-		rg_limits_state(c)->hold = 1;
+		l->hold = 1;
 		if (c->msg != NULL)
 			rg_msg_note(c->msg, LO_CHECK, "locked, held");
 		return;
@@ -166,7 +169,9 @@ rg_lockout_op(const struct rg_conn *c, enum rg_rl_count kind,
 {
 	const struct rg_lockout_conf *lc = &c->conf->lockout;
 
-	if (!rg_relay_is_authenticated(c) ||
+	/* a locked account's held mail would only lock it again */
+	if (!rg_relay_is_authenticated(c) || (c->limits != NULL &&
+	    c->limits->msgno == c->nmsgs && c->limits->locked) ||
 	    rg_lockout_count_key(lc, kind, c->auth_user, key, size) < 0)
 		return -1;
 	op->key = key;

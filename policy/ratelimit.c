@@ -125,6 +125,7 @@ rg_limits_state(struct rg_conn *c)
 	if (l->msgno != c->nmsgs) {
 		l->msgno = c->nmsgs;
 		l->hold = 0;
+		l->locked = 0;
 		l->tag[0] = '\0';
 	}
 	return l;

@@ -149,10 +149,14 @@ test_recipients_hold(void)
 	rg_lockout_eom(c, &v);
 	RGT_INTEQ(v.action, RG_ACT_QUARANTINE);
 	RGT_CONTAINS(v.text, "account erin locked");
-	RGT_CASE("the next message is held too");
+	RGT_CASE("the next message is held too, and not counted");
 	RGT_INTEQ(mail(c, &v), RG_ACT_CONTINUE);
+	rg_verdict_clear(&v);
+	rg_ratelimit_rcpt(c, "<z@far.example>", &v);
 	rg_lockout_eom(c, &v);
 	RGT_INTEQ(v.action, RG_ACT_QUARANTINE);
+	RGT_CONTAINS(stored(&f, "lock:erin", val, sizeof(val)),
+	    "6 recipients in 1h, threshold 5");
 	RGT_CASE("a message refused anyway is not held");
 	RGT_INTEQ(mail(c, &v), RG_ACT_CONTINUE);
 	rg_verdict_set(&v, RG_ACT_REJECT, "spf", "550", "5.7.23", "spf");
