@@ -93,6 +93,7 @@ cs_give(const char *path, const char *user)
 		rg_fatal("control_socket %s: chown: %s", path, strerror(errno));
 }
 
+/* rg_control_open - bind the control socket (start-up, maybe as root) */
 int
 rg_control_open(const char *path, const char *user)
 {
@@ -242,6 +243,7 @@ cs_thread(void *arg)
 	return NULL;
 }
 
+/* rg_control_start - serve the control socket in a thread */
 void
 rg_control_start(int fd, const char *path, struct rg_kv *kv)
 {
@@ -255,6 +257,7 @@ rg_control_start(int fd, const char *path, struct rg_kv *kv)
 	rg_log_info("control socket on %s", path);
 }
 
+/* rg_control_stop - stop serving and remove the socket */
 void
 rg_control_stop(void)
 {

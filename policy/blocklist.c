@@ -43,6 +43,7 @@ bl_parse_socket(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return 0;
 }
 
+/* bl_free_str - release a string setting */
 static void
 bl_free_str(void *dst)
 {
@@ -78,6 +79,7 @@ bl_mask(unsigned char *a, size_t n, unsigned plen)
 	}
 }
 
+/* rg_block_canon - an address or network in canonical CIDR form */
 int
 rg_block_canon(const char *in, char *out, size_t size, char *why,
     size_t whysize)
@@ -147,6 +149,7 @@ bl_swap(struct rg_netset *s)
 	}
 }
 
+/* rg_blocklist_refresh - read block:* from the store into the cache */
 enum rg_kv_status
 rg_blocklist_refresh(struct rg_kv *kv, struct rg_buf *why)
 {
@@ -177,6 +180,7 @@ rg_blocklist_refresh(struct rg_kv *kv, struct rg_buf *why)
 	return RG_KV_OK;
 }
 
+/* rg_blocklist_count - networks in the cache */
 size_t
 rg_blocklist_count(void)
 {
@@ -188,12 +192,14 @@ rg_blocklist_count(void)
 	return n;
 }
 
+/* rg_blocklist_clear - empty the cache */
 void
 rg_blocklist_clear(void)
 {
 	bl_swap(NULL);
 }
 
+/* rg_blocklist_connect - refuse a client in a blocked network (554 5.7.1) */
 void
 rg_blocklist_connect(struct rg_conn *c, struct rg_verdict *v)
 {

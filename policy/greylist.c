@@ -59,6 +59,7 @@ rg_greylist_conf_check(struct rg_conf_ctx *cx, void *modconf)
 	return 0;
 }
 
+/* rg_greylist_key - gl:<client network>|<sender>|<recipient> */
 int
 rg_greylist_key(const struct sockaddr *sa, const char *sender,
     const char *rcpt, char *out, size_t size)
@@ -76,6 +77,7 @@ rg_greylist_key(const struct sockaddr *sa, const char *sender,
 	return 0;
 }
 
+/* rg_greylist_result_name - a result as a word for the log */
 const char *
 rg_greylist_result_name(enum rg_gl_result r)
 {
@@ -120,6 +122,7 @@ gl_wait(long long until, long long now)
 	return s < 1 ? 1 : s;
 }
 
+/* rg_greylist_eval - one step of the triplet state machine (see the top) */
 enum rg_gl_result
 rg_greylist_eval(struct rg_kv *kv, const struct rg_greylist_conf *gc,
     const char *key, long long now, long long *wait_s, struct rg_buf *why)
@@ -190,6 +193,7 @@ gl_failed(struct rg_conn *c, struct rg_kv *kv, enum rg_gl_result r,
 		    "Temporary local problem, try again later");
 }
 
+/* rg_greylist_rcpt - greylist one recipient, unless the client is exempt */
 void
 rg_greylist_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 {

@@ -99,6 +99,7 @@ kva_scan(struct rg_kv *kv, const char *prefix, size_t max,
 	return st == RG_KV_OK ? 0 : -1;
 }
 
+/* kva_show - show KEY, or every key under PREFIX* */
 static enum rg_kvadmin_status
 kva_show(struct rg_kv *kv, const char *arg, struct rg_buf *out)
 {
@@ -149,6 +150,7 @@ kva_top_read(struct rg_kv *kv, const char *prefix, struct rg_kv_keys *keys,
 	}
 }
 
+/* kva_top - top [messages|recipients] [N] */
 static enum rg_kvadmin_status
 kva_top(struct rg_kv *kv, int argc, char **argv, struct rg_buf *out)
 {
@@ -205,6 +207,7 @@ kva_status(enum rg_kv_status st, const char *what, const struct rg_buf *why,
 	return RG_KVADMIN_FAIL;
 }
 
+/* kva_lock - lock or unlock ACCOUNT */
 static enum rg_kvadmin_status
 kva_lock(struct rg_kv *kv, const struct rg_conf *conf, int lock,
     const char *account, struct rg_buf *out)
@@ -233,6 +236,7 @@ kva_lock(struct rg_kv *kv, const struct rg_conf *conf, int lock,
 	return rc;
 }
 
+/* kva_block - block or unblock a network */
 static enum rg_kvadmin_status
 kva_block(struct rg_kv *kv, int block, const char *arg, struct rg_buf *out)
 {
@@ -286,6 +290,7 @@ kva_list(struct rg_kv *kv, const char *prefix, const char *none,
 	return RG_KVADMIN_OK;
 }
 
+/* rg_kvadmin_usage - the commands, for usage messages */
 const char *
 rg_kvadmin_usage(void)
 {
@@ -298,6 +303,7 @@ rg_kvadmin_usage(void)
 	    "  locked | blocked          list locked accounts, blocked networks\n";
 }
 
+/* rg_kvadmin_run - dispatch one command */
 enum rg_kvadmin_status
 rg_kvadmin_run(struct rg_kv *kv, const struct rg_conf *conf, int argc,
     char **argv, struct rg_buf *out)

@@ -44,6 +44,7 @@ lo_parse_path(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return 0;
 }
 
+/* lo_free_str - release a string setting */
 static void
 lo_free_str(void *dst)
 {
@@ -70,18 +71,21 @@ const struct rg_param rg_lockout_params[] = {
 	RG_P_END
 };
 
+/* rg_lockout_lock_key - lock:<login> */
 void
 rg_lockout_lock_key(const char *login, char *out, size_t size)
 {
 	rg_rl_key_join(out, size, "lock:", login);
 }
 
+/* rg_lockout_alert_key - lo:alert:<login> */
 void
 rg_lockout_alert_key(const char *login, char *out, size_t size)
 {
 	rg_rl_key_join(out, size, "lo:alert:", login);
 }
 
+/* rg_lockout_count_key - lo:<msg|rcpt>:<window>:<login>, or -1 when off */
 int
 rg_lockout_count_key(const struct rg_lockout_conf *lc, enum rg_rl_count kind,
     const char *login, char *out, size_t size)
@@ -99,6 +103,7 @@ rg_lockout_count_key(const struct rg_lockout_conf *lc, enum rg_rl_count kind,
 	return 0;
 }
 
+/* rg_lockout_over - count exceeds an enabled threshold */
 int
 rg_lockout_over(const struct rg_rl_rate *thr, long long count)
 {
@@ -140,6 +145,7 @@ lo_store_failed(struct rg_conn *c, struct rg_kv *kv, enum rg_kv_status st,
 		    "Temporary local problem, try again later");
 }
 
+/* rg_lockout_mail - refuse or hold mail of a locked account (one GET) */
 void
 rg_lockout_mail(struct rg_conn *c, struct rg_verdict *v)
 {
@@ -163,6 +169,7 @@ rg_lockout_mail(struct rg_conn *c, struct rg_verdict *v)
 	rg_buf_release(&why);
 }
 
+/* rg_lockout_op - the account's counter as an op of the stage's check */
 int
 rg_lockout_op(const struct rg_conn *c, enum rg_rl_count kind,
     struct rg_kv_op *op, char *key, size_t size)
@@ -182,6 +189,7 @@ rg_lockout_op(const struct rg_conn *c, enum rg_rl_count kind,
 	return 0;
 }
 
+/* rg_lockout_count - judge the counter; lock and refuse when over */
 void
 rg_lockout_count(struct rg_conn *c, enum rg_rl_count kind,
     const struct rg_kv_op *op, long long count, int added,
@@ -227,6 +235,7 @@ lo_stamp(char *out, size_t size)
 		snprintf(out, size, "%lld", (long long)now);
 }
 
+/* rg_lockout_lock - store the lock; alert and notify once */
 enum rg_kv_status
 rg_lockout_lock(struct rg_kv *kv, const struct rg_lockout_conf *lc,
     const char *login, const char *reason, const char *id, struct rg_buf *why)
@@ -253,6 +262,7 @@ rg_lockout_lock(struct rg_kv *kv, const struct rg_lockout_conf *lc,
 	return RG_KV_OK;
 }
 
+/* rg_lockout_unlock - remove lock, alert gate and counters */
 enum rg_kv_status
 rg_lockout_unlock(struct rg_kv *kv, const struct rg_lockout_conf *lc,
     const char *login, struct rg_buf *why)
@@ -277,6 +287,7 @@ rg_lockout_unlock(struct rg_kv *kv, const struct rg_lockout_conf *lc,
 	return rc;
 }
 
+/* rg_lockout_eom - quarantine a held message of a locked account */
 void
 rg_lockout_eom(struct rg_conn *c, struct rg_verdict *v)
 {
@@ -309,6 +320,7 @@ lo_child(const char *path, char *const argv[], const sigset_t *none,
 	_exit(127);
 }
 
+/* rg_lockout_notify - run the notify program detached, never as root */
 int
 rg_lockout_notify(const char *path, const char *login)
 {

@@ -74,6 +74,7 @@ rl_seen_init(void)
 		memset(rl_seen_seed, 0x5a, sizeof(rl_seen_seed));
 }
 
+/* rg_ratelimit_log_due - log "limit exceeded" for key at most once per window */
 int
 rg_ratelimit_log_due(const char *key, long long window_ms, long long now)
 {
@@ -361,6 +362,7 @@ rl_slot_take(struct rg_conn *c, struct rg_verdict *v)
 	rg_buf_release(&why);
 }
 
+/* rg_ratelimit_connect - the concurrency slot, then the connection rules */
 void
 rg_ratelimit_connect(struct rg_conn *c, struct rg_verdict *v)
 {
@@ -370,12 +372,14 @@ rg_ratelimit_connect(struct rg_conn *c, struct rg_verdict *v)
 	rl_stage(c, RG_RL_CONNECTIONS, NULL, v);
 }
 
+/* rg_ratelimit_mail - the message rules and the lockout counter, at MAIL */
 void
 rg_ratelimit_mail(struct rg_conn *c, struct rg_verdict *v)
 {
 	rl_stage(c, RG_RL_MESSAGES, NULL, v);
 }
 
+/* rg_ratelimit_rcpt - the recipient rules and the lockout counter, per RCPT */
 void
 rg_ratelimit_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 {
@@ -385,6 +389,7 @@ rg_ratelimit_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 	rl_stage(c, RG_RL_RECIPIENTS, addr, v);
 }
 
+/* rg_ratelimit_eom - the tag header of a message over a tag-mode limit */
 void
 rg_ratelimit_eom(struct rg_conn *c, struct rg_verdict *v)
 {
@@ -414,6 +419,7 @@ rl_slot_release(struct rg_conn *c, struct rg_limits_conn *l)
 	rg_buf_release(&why);
 }
 
+/* rg_ratelimit_close - give the concurrency slot back */
 void
 rg_ratelimit_close(struct rg_conn *c)
 {
@@ -421,6 +427,7 @@ rg_ratelimit_close(struct rg_conn *c)
 		rl_slot_release(c, c->limits);
 }
 
+/* rg_limits_free - release c->limits, giving back a slot still held */
 void
 rg_limits_free(struct rg_conn *c)
 {

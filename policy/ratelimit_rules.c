@@ -50,12 +50,14 @@ rl_word(const char *w, const char *const *names, size_t n)
 	return -1;
 }
 
+/* rg_rl_count_name - connections, messages or recipients */
 const char *
 rg_rl_count_name(enum rg_rl_count c)
 {
 	return (unsigned)c < 3 ? rl_count_names[c] : "?";
 }
 
+/* rg_rl_action_name - tempfail, reject or tag */
 const char *
 rg_rl_action_name(enum rg_rl_action a)
 {
@@ -401,6 +403,7 @@ rl_conf_parse(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return ld.rc;
 }
 
+/* rl_conf_free - release the rules of a snapshot */
 static void
 rl_conf_free(void *dst)
 {
@@ -435,6 +438,7 @@ rl_rate_conf_parse(struct rg_conf_ctx *cx, const struct rg_param *p,
 	return 0;
 }
 
+/* rl_rate_conf_free - a rate holds nothing to release */
 static void
 rl_rate_conf_free(void *dst)
 {
@@ -507,6 +511,7 @@ rl_client(const struct sockaddr *sa, unsigned char addr[16])
 	return 0;
 }
 
+/* rg_rl_client_ip - the client address as key text */
 int
 rg_rl_client_ip(const struct sockaddr *sa, char *out, size_t size)
 {
@@ -518,6 +523,7 @@ rg_rl_client_ip(const struct sockaddr *sa, char *out, size_t size)
 	return 0;
 }
 
+/* rg_rl_client_net - the client network (/24, /64) as key text */
 int
 rg_rl_client_net(const struct sockaddr *sa, char *out, size_t size)
 {
@@ -535,6 +541,7 @@ rg_rl_client_net(const struct sockaddr *sa, char *out, size_t size)
 	return 0;
 }
 
+/* rg_rl_domain_of - the domain of an address, or NULL */
 const char *
 rg_rl_domain_of(const char *addr)
 {
@@ -582,6 +589,7 @@ rg_rl_key_shorten(char *value)
 	snprintf(value, RG_RL_KEYTEXT_MAX, "#%016llx", h);
 }
 
+/* rg_rl_key_join - prefix and one normalised value */
 void
 rg_rl_key_join(char *out, size_t size, const char *prefix, const char *value)
 {
@@ -592,6 +600,7 @@ rg_rl_key_join(char *out, size_t size, const char *prefix, const char *value)
 	snprintf(out, size, "%s%s", prefix, v);
 }
 
+/* rg_rl_key - the counter key of rule r, rate index rate, for facts f */
 int
 rg_rl_key(const struct rg_rl_rule *r, size_t rate,
     const struct rg_rl_facts *f, char *out, size_t size)

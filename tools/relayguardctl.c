@@ -31,6 +31,7 @@
 #define CTL_DEFAULT_CONF RG_SYSCONFDIR "/relayguard/relayguard.conf"
 #define CTL_TIMEOUT	15	/* seconds for the daemon's answer */
 
+/* ctl_usage - the usage message; exit 2 */
 static void
 ctl_usage(void)
 {
@@ -155,6 +156,7 @@ ctl_socket(const char *path, int argc, char **argv)
 	return rc;
 }
 
+/* main - options, configuration, then Redis or the control socket */
 int
 main(int argc, char **argv)
 {
