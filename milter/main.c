@@ -50,6 +50,8 @@
 #define RG_SYSCONFDIR "/etc"
 #endif
 #define RG_DEFAULT_CONF RG_SYSCONFDIR "/relayguard/relayguard.conf"
+/* longest wait at exit for sessions still using the counter store */
+#define RG_KV_QUIESCE_MS 2000
 
 struct main_opts {
 	const char *conf_path;
@@ -526,8 +528,13 @@ main(int argc, char **argv)
 	pthread_join(milter_tid, NULL);
 	rg_control_stop();
 	rg_housekeep_stop();
+	/* libmilter does not wait for its session threads: let them finish
+	 * their store calls before the store goes */
 	rg_kv_set_default(NULL);
-	rg_kv_free(kv);
+	if (rg_kv_quiesce(RG_KV_QUIESCE_MS) < 0)
+		rg_log_warn("counter store still in use at exit; not freed");
+	else
+		rg_kv_free(kv);
 	rg_blocklist_clear();
 	rg_dns_set_default(NULL);
 	rg_dns_close(dns);

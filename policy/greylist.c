@@ -197,14 +197,14 @@ gl_failed(struct rg_conn *c, struct rg_kv *kv, enum rg_gl_result r,
 void
 rg_greylist_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 {
-	struct rg_kv *kv = rg_kv_default();
 	struct rg_buf why = RG_BUF_INIT;
 	char addr[RG_PATH_MAX], key[RG_KV_KEY_MAX + 1];
 	const char *skip;
 	enum rg_gl_result r;
+	struct rg_kv *kv;
 	long long wait;
 
-	if (!c->conf->greylist.enable || kv == NULL || c->msg == NULL ||
+	if (!c->conf->greylist.enable || c->msg == NULL ||
 	    rg_verdict_is_final(v))
 		return;
 	if ((skip = gl_skip(c)) != NULL) {
@@ -213,7 +213,8 @@ rg_greylist_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 	}
 	rg_strip_brackets(addr, sizeof(addr), rcpt);
 	if (rg_greylist_key((const struct sockaddr *)&c->client_sa,
-	    c->msg->sender, addr, key, sizeof(key)) < 0)
+	    c->msg->sender, addr, key, sizeof(key)) < 0 ||
+	    (kv = rg_kv_hold()) == NULL)
 		return;
 	r = rg_greylist_eval(kv, &c->conf->greylist, key, rg_limits_now(),
 	    &wait, &why);
@@ -228,5 +229,6 @@ rg_greylist_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 		    "Greylisted, try again in %lld seconds", wait);
 	} else
 		rg_msg_note(c->msg, GL_CHECK, "%s", rg_greylist_result_name(r));
+	rg_kv_unhold(kv);
 	rg_buf_release(&why);
 }

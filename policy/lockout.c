@@ -149,12 +149,13 @@ lo_store_failed(struct rg_conn *c, struct rg_kv *kv, enum rg_kv_status st,
 void
 rg_lockout_mail(struct rg_conn *c, struct rg_verdict *v)
 {
-	struct rg_kv *kv = rg_kv_default();
 	struct rg_buf val = RG_BUF_INIT, why = RG_BUF_INIT;
 	char key[RG_KV_KEY_MAX + 1];
 	enum rg_kv_status st;
+	struct rg_kv *kv;
 
-	if (kv == NULL || rg_verdict_is_final(v) || !rg_relay_is_authenticated(c))
+	if (rg_verdict_is_final(v) || !rg_relay_is_authenticated(c) ||
+	    (kv = rg_kv_hold()) == NULL)
 		return;
 	rg_lockout_lock_key(c->auth_user, key, sizeof(key));
 	st = rg_kv_get(kv, key, &val, &why);
@@ -165,6 +166,7 @@ rg_lockout_mail(struct rg_conn *c, struct rg_verdict *v)
 	} else if (st != RG_KV_NOTFOUND) {
 		lo_store_failed(c, kv, st, rg_buf_cstr(&why), v);
 	}
+	rg_kv_unhold(kv);
 	rg_buf_release(&val);
 	rg_buf_release(&why);
 }
@@ -191,14 +193,13 @@ rg_lockout_op(const struct rg_conn *c, enum rg_rl_count kind,
 
 /* rg_lockout_count - judge the counter; lock and refuse when over */
 void
-rg_lockout_count(struct rg_conn *c, enum rg_rl_count kind,
+rg_lockout_count(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
     const struct rg_kv_op *op, long long count, int added,
     struct rg_verdict *v)
 {
 	const struct rg_lockout_conf *lc = &c->conf->lockout;
 	const struct rg_rl_rate *thr = kind == RG_RL_MESSAGES ? &lc->msgs :
 	    &lc->rcpts;
-	struct rg_kv *kv = rg_kv_default();
 	struct rg_buf why = RG_BUF_INIT;
 	char reason[128], win[24];
 

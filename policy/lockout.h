@@ -63,7 +63,8 @@ int rg_lockout_op(const struct rg_conn *c, enum rg_rl_count kind,
  * the check refused and nothing was counted: it is counted here then);
  * locks the account and refuses (or holds) when it is over
  */
-void rg_lockout_count(struct rg_conn *c, enum rg_rl_count kind,
+void rg_lockout_count(struct rg_conn *c, struct rg_kv *kv,
+    enum rg_rl_count kind,
     const struct rg_kv_op *op, long long count, int added,
     struct rg_verdict *v);
 /*

@@ -249,8 +249,8 @@ rl_tag(struct rg_conn *c, const struct rl_batch *b, size_t i)
 
 /* rl_judge - refuse, tag, and feed the lockout counter */
 static void
-rl_judge(struct rg_conn *c, enum rg_rl_count kind, const struct rl_batch *b,
-    struct rg_verdict *v)
+rl_judge(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
+    const struct rl_batch *b, struct rg_verdict *v)
 {
 	size_t refused = b->n;
 	int lockout = -1;
@@ -269,8 +269,8 @@ rl_judge(struct rg_conn *c, enum rg_rl_count kind, const struct rl_batch *b,
 			    b->res[i].count > b->rule[i]->rate[b->rate[i]].limit)
 				rl_tag(c, b, i);
 	if (lockout >= 0)
-		rg_lockout_count(c, kind, &b->op[lockout], b->res[lockout].count,
-		    refused == b->n, v);
+		rg_lockout_count(c, kv, kind, &b->op[lockout],
+		    b->res[lockout].count, refused == b->n, v);
 }
 
 /* rl_store_failed - the configured failure mode, or a logged bug */
@@ -293,13 +293,12 @@ rl_store_failed(struct rg_conn *c, struct rg_kv *kv, const char *what,
 
 /* rl_stage - every counter of a stage in one round trip */
 static void
-rl_stage(struct rg_conn *c, enum rg_rl_count kind, const char *rcpt,
-    struct rg_verdict *v)
+rl_stage(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
+    const char *rcpt, struct rg_verdict *v)
 {
 	static const char *const what[] = {
 		"ratelimit connect", "ratelimit mail", "ratelimit rcpt",
 	};
-	struct rg_kv *kv = rg_kv_default();
 	struct rg_buf why = RG_BUF_INIT;
 	struct rg_rl_facts f;
 	struct rl_batch *b;
@@ -316,7 +315,7 @@ rl_stage(struct rg_conn *c, enum rg_rl_count kind, const char *rcpt,
 	if (b->n > 0) {
 		st = rg_kv_check(kv, b->op, b->n, b->res, &why);
 		if (st == RG_KV_OK)
-			rl_judge(c, kind, b, v);
+			rl_judge(c, kv, kind, b, v);
 		else
 			rl_store_failed(c, kv, what[kind], st, &why, v);
 	}
@@ -326,10 +325,9 @@ rl_stage(struct rg_conn *c, enum rg_rl_count kind, const char *rcpt,
 
 /* rl_slot_take - one concurrency slot for the client, or 451 4.7.0 */
 static void
-rl_slot_take(struct rg_conn *c, struct rg_verdict *v)
+rl_slot_take(struct rg_conn *c, struct rg_kv *kv, struct rg_verdict *v)
 {
 	const struct rg_ratelimit_conf *rc = &c->conf->ratelimit;
-	struct rg_kv *kv = rg_kv_default();
 	struct rg_buf why = RG_BUF_INIT;
 	struct rg_limits_conn *l;
 	struct rg_kv_res res;
@@ -366,17 +364,23 @@ rl_slot_take(struct rg_conn *c, struct rg_verdict *v)
 void
 rg_ratelimit_connect(struct rg_conn *c, struct rg_verdict *v)
 {
-	if (rg_verdict_is_final(v))
+	struct rg_kv *kv;
+
+	if (rg_verdict_is_final(v) || (kv = rg_kv_hold()) == NULL)
 		return;
-	rl_slot_take(c, v);
-	rl_stage(c, RG_RL_CONNECTIONS, NULL, v);
+	rl_slot_take(c, kv, v);
+	rl_stage(c, kv, RG_RL_CONNECTIONS, NULL, v);
+	rg_kv_unhold(kv);
 }
 
 /* rg_ratelimit_mail - the message rules and the lockout counter, at MAIL */
 void
 rg_ratelimit_mail(struct rg_conn *c, struct rg_verdict *v)
 {
-	rl_stage(c, RG_RL_MESSAGES, NULL, v);
+	struct rg_kv *kv = rg_kv_hold();
+
+	rl_stage(c, kv, RG_RL_MESSAGES, NULL, v);
+	rg_kv_unhold(kv);
 }
 
 /* rg_ratelimit_rcpt - the recipient rules and the lockout counter, per RCPT */
@@ -385,8 +389,11 @@ rg_ratelimit_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 {
 	char addr[RG_PATH_MAX];
 
+	struct rg_kv *kv = rg_kv_hold();
+
 	rg_strip_brackets(addr, sizeof(addr), rcpt);
-	rl_stage(c, RG_RL_RECIPIENTS, addr, v);
+	rl_stage(c, kv, RG_RL_RECIPIENTS, addr, v);
+	rg_kv_unhold(kv);
 }
 
 /* rg_ratelimit_eom - the tag header of a message over a tag-mode limit */
@@ -403,19 +410,20 @@ rg_ratelimit_eom(struct rg_conn *c, struct rg_verdict *v)
 static void
 rl_slot_release(struct rg_conn *c, struct rg_limits_conn *l)
 {
-	struct rg_kv *kv = rg_kv_default();
 	struct rg_buf why = RG_BUF_INIT;
+	struct rg_kv *kv;
 
 	if (!l->slot_held)
 		return;
 	l->slot_held = 0;
-	if (kv == NULL)
+	if ((kv = rg_kv_hold()) == NULL)
 		return;
 	if (rg_kv_incr(kv, l->slot_key, -1, RG_KV_NOLIMIT,
 	    c->conf->ratelimit.slot_ttl, NULL, &why) != RG_KV_OK)
 		rg_log_id(RG_LOG_WARN, c->id, "ratelimit: cannot give back the "
 		    "session slot %s (%s); it expires by itself", l->slot_key,
 		    rg_buf_cstr(&why));
+	rg_kv_unhold(kv);
 	rg_buf_release(&why);
 }
 

@@ -606,6 +606,26 @@ test_log_once(void)
 	RGT_INTEQ(rg_ratelimit_log_due("rl:msg:a:1h:x", 1000, 6001), 0);
 }
 
-RGT_MAIN(test_rule_parse, test_rates, test_conf, test_keys, test_messages,
+static void
+test_hold(void)
+{
+	struct lf f;
+	struct rg_kv *kv;
+
+	if (lf_open(&f, "log_level = error\n") < 0)
+		return;
+	RGT_CASE("a held store is waited for after it is withdrawn");
+	kv = rg_kv_hold();
+	RGT_CHECK(kv == f.kv, "hold gave another store");
+	rg_kv_set_default(NULL);
+	RGT_CHECK(rg_kv_hold() == NULL, "hold after withdrawal gave a store");
+	RGT_INTEQ(rg_kv_quiesce(30), -1);
+	rg_kv_unhold(kv);
+	RGT_INTEQ(rg_kv_quiesce(30), 0);
+	rg_kv_unhold(NULL);
+	lf_close(&f);
+}
+
+RGT_MAIN(test_hold, test_rule_parse, test_rates, test_conf, test_keys, test_messages,
     test_windows_actions, test_recipients_classes, test_connections,
     test_failure, test_log_once)
