@@ -71,7 +71,8 @@ ifeq ($(wildcard config.mk),)
 all: config.mk
 	$(MAKE) all
 else
-all: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(UNIT_BIN) $(BUILD)/tools/mkconf
+all: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl \
+	$(UNIT_BIN) $(BUILD)/tools/mkconf
 endif
 
 # the shipped default configuration, generated from the parameter tables
@@ -102,6 +103,11 @@ $(LIBPOLICY): $(POLICY_OBJ)
 $(BUILD)/relayguard: $(MILTER_OBJ) $(LIBPOLICY)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBPOLICY) $(LIBS_ALL)
+
+# the admin tool: policy code only (the counter store and kvadmin.c)
+$(BUILD)/relayguardctl: tools/relayguardctl.c $(LIBPOLICY)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPOLICY) $(POLICY_LIBS)
 
 $(BUILD)/tests/unit/%_test: tests/unit/%_test.c tests/unit/rgtest.h tests/unit/rgtest_conf.h $(LIBPOLICY)
 	@mkdir -p $(dir $@)
@@ -142,6 +148,9 @@ $(BUILD)/tests/unit/audit_test: tests/unit/audit_test.c tests/unit/rgtest.h \
 
 # the semantics both counter stores share are a header of their tests
 $(BUILD)/tests/unit/kv_mem_test $(BUILD)/tests/unit/kv_redis_test: tests/unit/kv_suite.h
+$(BUILD)/tests/unit/ratelimit_test $(BUILD)/tests/unit/greylist_test \
+$(BUILD)/tests/unit/lockout_test $(BUILD)/tests/unit/kvadmin_test: \
+	tests/unit/limits_fixture.h
 
 # Benchmarks: never part of check. BENCH_ARGS selects parts (e2e, load,
 # memory, scaling); ROUNDS, MESSAGES, SESSIONS, SIZES tune them.
@@ -186,13 +195,15 @@ check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all
 	tests/check.sh build-asan
 
-install: $(BUILD)/relayguard $(BUILD)/relayguard-audit
+install: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
 		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/relayguard
 	install -m 755 $(BUILD)/relayguard $(DESTDIR)$(sbindir)/relayguard
 	install -m 755 $(BUILD)/relayguard-audit $(DESTDIR)$(sbindir)/relayguard-audit
+	install -m 755 $(BUILD)/relayguardctl $(DESTDIR)$(sbindir)/relayguardctl
 	install -m 644 man/relayguard.8 $(DESTDIR)$(mandir)/man8/
 	install -m 644 man/relayguard-audit.8 $(DESTDIR)$(mandir)/man8/
+	install -m 644 man/relayguardctl.8 $(DESTDIR)$(mandir)/man8/
 	install -m 644 man/relayguard.conf.5 $(DESTDIR)$(mandir)/man5/
 	test -e $(DESTDIR)$(sysconfdir)/relayguard/relayguard.conf || \
 		install -m 640 contrib/relayguard.conf $(DESTDIR)$(sysconfdir)/relayguard/
@@ -207,4 +218,4 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
 -include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d) \
-	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d
+	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d $(BUILD)/relayguardctl.d

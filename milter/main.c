@@ -2,8 +2,9 @@
  * main.c - relayguard: options, socket, privileges, signals, smfi_main()
  *
  * Start-up order: read and check the configuration; register with
- * libmilter and open the socket (as root if started so); detach unless
- * -f; write the pidfile; drop to the unprivileged user; then run.
+ * libmilter and open the socket and the control socket (as root if
+ * started so); detach unless -f; write the pidfile; drop to the
+ * unprivileged user; open the resolver and the counter store; then run.
  *
  * Threads: smfi_main() runs in its own thread. The main thread only waits
  * for signals. libmilter starts a signal thread of its own that treats
@@ -31,9 +32,11 @@
 #include <libmilter/mfapi.h>
 
 #include "../policy/alert.h"
+#include "../policy/blocklist.h"
 #include "../policy/conf.h"
 #include "../policy/dkim.h"
 #include "../policy/dns.h"
+#include "../policy/kv.h"
 #include "../policy/log.h"
 #include "../policy/settings.h"
 #include "../policy/uri.h"
@@ -42,6 +45,8 @@
 #include "callbacks.h"
 #include "metrics_http.h"
 #include "notify.h"
+#include "control.h"
+#include "housekeep.h"
 
 #ifndef RG_VERSION
 #define RG_VERSION "0.0"
@@ -50,6 +55,8 @@
 #define RG_SYSCONFDIR "/etc"
 #endif
 #define RG_DEFAULT_CONF RG_SYSCONFDIR "/relayguard/relayguard.conf"
+/* longest wait at exit for sessions still using the counter store */
+#define RG_KV_QUIESCE_MS 2000
 
 struct main_opts {
 	const char *conf_path;
@@ -412,22 +419,21 @@ main_parse_args(int argc, char **argv)
 }
 
 /*
- * main_alert_open - the volume alerts and the counter store they count
- * in. Until the daemon opens one shared store, the alert module opens its
- * own from the kv settings (memory by default, or the fleet's Redis);
- * the metrics show that store's counters.
+ * main_alert_open - the volume alerts, counting in the daemon's one
+ * counter store (so a fleet sharing Redis sums up); the metrics show that
+ * store's counters too.
  */
 static struct rg_alert *
-main_alert_open(const struct rg_conf *c)
+main_alert_open(struct rg_kv *kv)
 {
 	struct rg_buf why = RG_BUF_INIT;
-	struct rg_alert *a = rg_alert_create(NULL, &c->kv, &why);
+	struct rg_alert *a = rg_alert_create(kv, NULL, &why);
 
 	if (a == NULL)
-		rg_fatal("counter store for alerts: %s", rg_buf_cstr(&why));
+		rg_fatal("volume alerts: %s", rg_buf_cstr(&why));
 	rg_buf_release(&why);
 	rg_alert_set_default(a);
-	rg_metrics_set_kv(rg_alert_kv(a));
+	rg_metrics_set_kv(kv);
 	return a;
 }
 
@@ -457,7 +463,8 @@ main(int argc, char **argv)
 	const char *spec, *pidfile;
 	pthread_t milter_tid, reload_tid;
 	sigset_t set;
-	int ready_fd = -1, sig;
+	int ready_fd = -1, sig, ctl_fd = -1;
+	char ctlpath[108] = "";
 
 	main_parse_args(argc, argv);
 	conf = main_load(1);
@@ -489,6 +496,11 @@ main(int argc, char **argv)
 		rg_fatal("-p %s: %s", opts.socket, rg_settings_check_socket(opts.socket));
 	pidfile = opts.pidfile ? opts.pidfile : conf->core.pidfile;
 	main_open_socket(conf, spec);
+	if (conf->admin.control_socket[0] != '\0') {
+		rg_strlcpy(ctlpath, conf->admin.control_socket, sizeof(ctlpath));
+		ctl_fd = rg_control_open(ctlpath,
+		    opts.user ? opts.user : conf->core.user);
+	}
 	if (!opts.foreground)
 		ready_fd = main_daemonize();
 	main_pidfile(pidfile);
@@ -506,6 +518,14 @@ main(int argc, char **argv)
 		rg_fatal("resolver: %s", rg_buf_cstr(&dns_err));
 	rg_buf_release(&dns_err);
 	rg_dns_set_default(dns);
+	/* the store too: Redis connections are made per thread, later */
+	struct rg_buf kv_err = RG_BUF_INIT;
+	struct rg_kv *kv = rg_kv_create(&conf->kv, &kv_err);
+
+	if (kv == NULL)
+		rg_fatal("counter store: %s", rg_buf_cstr(&kv_err));
+	rg_buf_release(&kv_err);
+	rg_kv_set_default(kv);
 	/* the Public Suffix List for link domains, loaded before any thread */
 	if (rg_uri_global_init() < 0)
 		rg_log_warn("no Public Suffix List: link domains are not checked");
@@ -513,7 +533,7 @@ main(int argc, char **argv)
 	if (rg_dkim_init() < 0)
 		rg_fatal("cannot initialise the DKIM library");
 	rg_dkim_set_resolver(rg_dkim_resolver_lookup, NULL);
-	struct rg_alert *alert = main_alert_open(conf);
+	struct rg_alert *alert = main_alert_open(kv);
 	/* read what is needed later now: after install, a reload may free conf */
 	int log_stderr = conf->core.log_target == RG_LT_STDERR;
 	char pidpath[4096];
@@ -538,6 +558,9 @@ main(int argc, char **argv)
 	    pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0)
 		rg_fatal("cannot start threads");
 	pthread_detach(reload_tid);
+	rg_housekeep_start(kv);
+	if (ctl_fd >= 0)
+		rg_control_start(ctl_fd, ctlpath, kv);
 
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) != 1)
@@ -568,6 +591,16 @@ main(int argc, char **argv)
 	rg_metrics_set_kv(NULL);
 	rg_alert_set_default(NULL);
 	alert = rg_alert_free(alert);
+	rg_control_stop();
+	rg_housekeep_stop();
+	/* libmilter does not wait for its session threads: let them finish
+	 * their store calls before the store goes */
+	rg_kv_set_default(NULL);
+	if (rg_kv_quiesce(RG_KV_QUIESCE_MS) < 0)
+		rg_log_warn("counter store still in use at exit; not freed");
+	else
+		rg_kv_free(kv);
+	rg_blocklist_clear();
 	rg_dns_set_default(NULL);
 	rg_dns_close(dns);
 	rg_uri_global_free();

@@ -170,6 +170,27 @@ rg_conf_warn(struct rg_conf_ctx *cx, const char *file, int line,
 	rg_buf_putc(cx->warn, '\n');
 }
 
+/* rg_conf_file - the file of the parameter being parsed */
+const char *
+rg_conf_file(const struct rg_conf_ctx *cx)
+{
+	return cx->file;
+}
+
+/* rg_conf_line - the line of the parameter being parsed */
+int
+rg_conf_line(const struct rg_conf_ctx *cx)
+{
+	return cx->line;
+}
+
+/* rg_conf_dir - the configuration file's directory, for relative file: */
+const char *
+rg_conf_dir(const struct rg_conf_ctx *cx)
+{
+	return cx->dir;
+}
+
 /* --- value parsers ----------------------------------------------------- */
 
 static int

@@ -129,6 +129,11 @@ void rg_conf_where(const struct rg_conf_ctx *cx, const char **file, int *line);
 /* rg_conf_warn - "file:line: warning: ..." to the warnings; not an error */
 void rg_conf_warn(struct rg_conf_ctx *cx, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* where the parameter being parsed was written, and the file's directory
+ * (NULL for the embedded defaults), for parsers that read files */
+const char *rg_conf_file(const struct rg_conf_ctx *cx);
+int rg_conf_line(const struct rg_conf_ctx *cx);
+const char *rg_conf_dir(const struct rg_conf_ctx *cx);
 /*
  * rg_conf_foreach_item - call fn for each element of a list value,
  * expanding "file:" elements; fn gets each element with where it was

@@ -283,6 +283,13 @@ rg_dnsbl_eom(struct rg_conn *c, struct rg_verdict *v)
 		rg_verdict_add_header(v, "X-DNSBL", c->dnsbl->summary, 0);
 }
 
+/* rg_dnsbl_allowlisted - a DNSWL hit (greylisting skips those clients) */
+int
+rg_dnsbl_allowlisted(const struct rg_conn *c)
+{
+	return c->dnsbl != NULL && c->dnsbl->decided && c->dnsbl->wl_hit;
+}
+
 /* rg_dnsbl_summary - the scored result, once decided */
 const char *
 rg_dnsbl_summary(const struct rg_conn *c)

@@ -98,6 +98,8 @@ void rg_dnsbl_start(struct rg_conn *c);
 void rg_dnsbl_decide(struct rg_conn *c, int skip_block, struct rg_verdict *v);
 /* rg_dnsbl_eom - in tag mode, add "X-DNSBL:" to a listed client's message */
 void rg_dnsbl_eom(struct rg_conn *c, struct rg_verdict *v);
+/* rg_dnsbl_allowlisted - decided, and a DNSWL listed the client */
+int rg_dnsbl_allowlisted(const struct rg_conn *c);
 /* rg_dnsbl_summary - the scored result ("zen.test=127.0.0.2 score=3"), or NULL */
 const char *rg_dnsbl_summary(const struct rg_conn *c);
 /* rg_dnsbl_free - release c's state (also in-flight queries) */

@@ -12,6 +12,7 @@
 
 #include "alert.h"
 #include "authres.h"
+#include "blocklist.h"
 #include "buf.h"
 #include "dkim.h"
 #include "content.h"
@@ -19,8 +20,11 @@
 #include "dnsbl.h"
 #include "msgscan.h"
 #include "engine.h"
+#include "greylist.h"
+#include "lockout.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "settings.h"
 #include "spf.h"
@@ -37,6 +41,8 @@ rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "connect from %s[%s]",
 	    c->client_name, c->client_addr);
 	rg_relay_connect(c, v);
+	rg_blocklist_connect(c, v);
+	rg_ratelimit_connect(c, v);
 	/*
 	 * The client's list lookups run while the SMTP dialogue goes on.
 	 * Trusted networks are never looked up; whether the client will log
@@ -87,6 +93,7 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 
 	engine_auth_note(c);
 	rg_relay_mail(c, v);
+	rg_lockout_mail(c, v);
 	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c))
 		rg_dnsbl_decide(c, rg_relay_is_authenticated(c), v);
 	if (!rg_verdict_is_final(v))
@@ -99,6 +106,8 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 		rg_dkim_verify_set_resolver(m->dkim_verify, rg_dkim_resolver_lookup,
 		    c->conf);
 	}
+	/* last: a message another check refuses is not counted */
+	rg_ratelimit_mail(c, v);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&m->verdict);
 		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
@@ -126,6 +135,9 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 	rg_relay_rcpt_why(c, addr, v, &why);
 	if (why != NULL)
 		rg_msg_note(c->msg, "relay", "%s", why);
+	/* greylisting first: a recipient it defers is not counted */
+	rg_greylist_rcpt(c, addr, v);
+	rg_ratelimit_rcpt(c, addr, v);
 	if (v->action == RG_ACT_REJECT || v->action == RG_ACT_TEMPFAIL) {
 		r->action = v->action;
 		snprintf(r->check, sizeof(r->check), "%s", v->check);
@@ -328,6 +340,8 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 		nsigs = engine_dkim_verify(c, &dkim, sigs, RG_ENGINE_DKIM_MAX);
 		rg_dmarc_eom(c, sigs, nsigs, v, &dmarc);
 		rg_dkim_results_release(&dkim);
+		rg_ratelimit_eom(c, v);
+		rg_lockout_eom(c, v);
 		engine_remove_forged(c, v);
 		rg_authres_format(m, engine_authserv_id(c), &ar);
 		rg_verdict_add_header(v, "Authentication-Results", rg_buf_cstr(&ar), 0);
@@ -368,6 +382,7 @@ void
 rg_engine_close(struct rg_conn *c)
 {
 	engine_unfinished(c);
+	rg_ratelimit_close(c);
 	if (c->nmsgs == 0 && rg_verdict_is_final(&c->verdict))
 		rg_txlog_connection(c);
 	rg_log_id_debug(RG_MOD_ENGINE, c->id, "disconnect after %u message(s)",

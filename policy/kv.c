@@ -21,6 +21,9 @@
 /* the remaining part of a bucket is weighed in steps of 1/KV_WIN_SCALE */
 #define KV_WIN_SCALE	65536LL
 
+static _Atomic(struct rg_kv *) kv_default;	/* the daemon's store */
+static atomic_int kv_holders;			/* calls using it now */
+
 /* rg_kv_mono_ms - CLOCK_MONOTONIC in ms */
 long long
 rg_kv_mono_ms(void)
@@ -125,6 +128,58 @@ rg_kv_free(struct rg_kv *kv)
 	kv->be->close(kv->be_data);
 	free(kv);
 	return NULL;
+}
+
+/* rg_kv_set_default - publish the process-wide store */
+void
+rg_kv_set_default(struct rg_kv *kv)
+{
+	atomic_store(&kv_default, kv);
+}
+
+/* rg_kv_default - the process-wide store, or NULL */
+struct rg_kv *
+rg_kv_default(void)
+{
+	return atomic_load(&kv_default);
+}
+
+/* rg_kv_hold - count ourselves in first, then look: see rg_kv_quiesce */
+struct rg_kv *
+rg_kv_hold(void)
+{
+	struct rg_kv *kv;
+
+	atomic_fetch_add(&kv_holders, 1);
+	if ((kv = atomic_load(&kv_default)) == NULL)
+		atomic_fetch_sub(&kv_holders, 1);
+	return kv;
+}
+
+/* rg_kv_unhold - the end of a rg_kv_hold */
+void
+rg_kv_unhold(struct rg_kv *kv)
+{
+	if (kv != NULL)
+		atomic_fetch_sub(&kv_holders, 1);
+}
+
+/*
+ * rg_kv_quiesce - wait for the holders of a withdrawn store. A holder
+ * that counted itself in after we saw zero loads the default after it
+ * was withdrawn (sequentially consistent atomics), so it sees NULL.
+ */
+int
+rg_kv_quiesce(long long timeout_ms)
+{
+	struct timespec pause = { 0, 10 * 1000000 };
+
+	for (long long waited = 0; atomic_load(&kv_holders) > 0; waited += 10) {
+		if (waited >= timeout_ms)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
 }
 
 const char *

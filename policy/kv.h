@@ -133,6 +133,21 @@ struct rg_kv *rg_kv_create(const struct rg_kv_conf *cf, struct rg_buf *why);
  */
 struct rg_kv *rg_kv_free(struct rg_kv *kv);
 const char *rg_kv_backend_name(const struct rg_kv *kv);
+/*
+ * rg_kv_set_default - publish the daemon's store to the policy modules
+ * (NULL withdraws it); rg_kv_default - that store, or NULL. Atomic.
+ */
+void rg_kv_set_default(struct rg_kv *kv);
+struct rg_kv *rg_kv_default(void);
+/*
+ * rg_kv_hold - the default store, pinned until rg_kv_unhold (NULL when
+ * there is none; unhold accepts NULL). rg_kv_quiesce - after
+ * rg_kv_set_default(NULL): wait up to timeout_ms until no call holds the
+ * old store, so that it can be freed; 0, or -1 on timeout.
+ */
+struct rg_kv *rg_kv_hold(void);
+void rg_kv_unhold(struct rg_kv *kv);
+int rg_kv_quiesce(long long timeout_ms);
 
 /*
  * rg_kv_set_clock - tests: read the time (ms since the epoch) from fn

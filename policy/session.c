@@ -13,6 +13,7 @@
 #include "dkim.h"
 #include "msgscan.h"
 #include "dnsbl.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "settings.h"
 #include "strutil.h"
@@ -38,6 +39,7 @@ rg_conn_free(struct rg_conn *c)
 		return NULL;
 	rg_msg_end(c);
 	rg_dnsbl_free(c);
+	rg_limits_free(c);
 	rg_verdict_clear(&c->verdict);
 	rg_conf_release(c->conf);
 	free(c);

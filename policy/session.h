@@ -28,6 +28,7 @@ struct rg_msgscan;
 struct rg_dkim_verify;
 struct rg_dkim_sign;
 struct rg_dnsbl_conn;
+struct rg_limits_conn;
 
 #define RG_HOST_MAX	256	/* RFC 1035: 255 octets */
 #define RG_ADDR_MAX	64	/* textual IPv6 with scope */
@@ -109,6 +110,7 @@ struct rg_conn {
 	struct rg_msg *msg;	/* the message in progress, or NULL */
 	struct timespec start;
 	struct rg_dnsbl_conn *dnsbl;	/* DNSBL state (dnsbl.c), or NULL */
+	struct rg_limits_conn *limits;	/* limits state (ratelimit.c), or NULL */
 };
 
 /* rg_conn_new - a connection pinning conf (caller's reference is taken) */

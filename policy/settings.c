@@ -130,6 +130,12 @@ const struct rg_conf_section rg_conf_sections[] = {
 	{ "alert", rg_alert_params, offsetof(struct rg_conf, alert), NULL },
 	{ "surbl", rg_surbl_params, offsetof(struct rg_conf, surbl), NULL },
 	{ "content", rg_content_params, offsetof(struct rg_conf, content), NULL },
+	{ "ratelimit", rg_ratelimit_params, offsetof(struct rg_conf, ratelimit),
+	    NULL },
+	{ "greylist", rg_greylist_params, offsetof(struct rg_conf, greylist),
+	    rg_greylist_conf_check },
+	{ "lockout", rg_lockout_params, offsetof(struct rg_conf, lockout), NULL },
+	{ "admin", rg_admin_params, offsetof(struct rg_conf, admin), NULL },
 	{ NULL, NULL, 0, NULL }
 };
 

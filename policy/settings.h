@@ -24,6 +24,10 @@
 #include "uri.h"
 #include "metrics.h"
 #include "alert.h"
+#include "ratelimit.h"
+#include "greylist.h"
+#include "lockout.h"
+#include "blocklist.h"
 
 enum rg_log_target_choice { RG_LT_AUTO, RG_LT_SYSLOG, RG_LT_STDERR };
 enum rg_log_format_choice { RG_LF_KV, RG_LF_JSON };
@@ -70,6 +74,10 @@ struct rg_conf {
 	struct rg_alert_conf alert;
 	struct rg_surbl_conf surbl;
 	struct rg_content_conf content;
+	struct rg_ratelimit_conf ratelimit;
+	struct rg_greylist_conf greylist;
+	struct rg_lockout_conf lockout;
+	struct rg_admin_conf admin;
 };
 
 extern const struct rg_conf_section rg_conf_sections[];
