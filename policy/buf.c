@@ -141,6 +141,64 @@ rg_buf_put_quoted(struct rg_buf *b, const char *v)
 	rg_buf_putc(b, '"');
 }
 
+/* buf_utf8_len - length of a valid UTF-8 sequence at p (RFC 3629 s4), or 0 */
+static size_t
+buf_utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* no overlong forms, no surrogates, nothing above U+10FFFF */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+void
+rg_buf_put_json(struct rg_buf *b, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n;
+
+	rg_buf_putc(b, '"');
+	while (*p) {
+		if (*p == '"' || *p == '\\') {
+			rg_buf_putc(b, '\\');
+			rg_buf_putc(b, *p++);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			rg_buf_printf(b, "\\u%04x", *p++);
+		} else if (*p < 0x80) {
+			rg_buf_putc(b, *p++);
+		} else if ((n = buf_utf8_len(p)) > 0) {
+			rg_buf_append(b, p, n);
+			p += n;
+		} else {
+			rg_buf_puts(b, "\\ufffd");
+			p++;
+		}
+	}
+	rg_buf_putc(b, '"');
+}
+
 const char *
 rg_buf_cstr(const struct rg_buf *b)
 {

@@ -39,6 +39,9 @@ void rg_buf_vprintf(struct rg_buf *b, const char *fmt, va_list ap)
 /* rg_buf_put_quoted - append v as a quoted-string (RFC 5322 s3.2.4): '"'
  * and '\\' escaped, control characters replaced by '?' */
 void rg_buf_put_quoted(struct rg_buf *b, const char *v);
+/* rg_buf_put_json - append v as a JSON string (RFC 8259 s7): control
+ * characters escaped, invalid UTF-8 (RFC 3629 s4) replaced by U+FFFD */
+void rg_buf_put_json(struct rg_buf *b, const char *v);
 /* rg_buf_cstr - the contents as a C string ("" when empty); borrowed */
 const char *rg_buf_cstr(const struct rg_buf *b);
 /* rg_buf_steal - hand the storage to the caller (free with free()) */

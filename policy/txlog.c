@@ -111,54 +111,6 @@ txlog_kv_value(struct rg_buf *out, const char *v)
 		rg_buf_put_quoted(out, v);
 }
 
-/* txlog_utf8_len - length of a valid UTF-8 sequence at p, or 0 */
-static size_t
-txlog_utf8_len(const unsigned char *p)
-{
-	size_t n;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* txlog_json_value - a JSON string; invalid UTF-8 becomes U+FFFD */
-static void
-txlog_json_value(struct rg_buf *out, const char *v)
-{
-	const unsigned char *p = (const unsigned char *)v;
-
-	rg_buf_putc(out, '"');
-	while (*p) {
-		size_t n;
-
-		if (*p == '"' || *p == '\\') {
-			rg_buf_putc(out, '\\');
-			rg_buf_putc(out, *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			rg_buf_printf(out, "\\u%04x", *p++);
-		} else if (*p < 0x80) {
-			rg_buf_putc(out, *p++);
-		} else if ((n = txlog_utf8_len(p)) > 0) {
-			rg_buf_append(out, p, n);
-			p += n;
-		} else {
-			rg_buf_puts(out, "\\ufffd");
-			p++;
-		}
-	}
-	rg_buf_putc(out, '"');
-}
-
 static void
 txlog_emit(const struct rg_conn *c, const struct txlog *t)
 {
@@ -170,7 +122,7 @@ txlog_emit(const struct rg_conn *c, const struct txlog *t)
 	for (size_t i = 0; i < t->n; i++) {
 		if (json) {
 			rg_buf_printf(&out, ",\"%s\":", t->f[i].key);
-			txlog_json_value(&out, t->f[i].value);
+			rg_buf_put_json(&out, t->f[i].value);
 		} else {
 			rg_buf_printf(&out, "%s%s=", i ? " " : "", t->f[i].key);
 			txlog_kv_value(&out, t->f[i].value);

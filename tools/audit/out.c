@@ -76,63 +76,11 @@ rg_audit_sev_name(enum rg_audit_sev sev)
 	return "?";
 }
 
-/* out_utf8_len - length of a valid UTF-8 sequence at p (RFC 3629 s4), or 0 */
-static size_t
-out_utf8_len(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	/* no overlong forms, no surrogates, nothing above U+10FFFF */
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* rg_audit_json_string - a JSON string literal of s */
 void
 rg_audit_json_string(struct rg_buf *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n;
-
-	rg_buf_putc(out, '"');
-	while (*p) {
-		if (*p == '"' || *p == '\\') {
-			rg_buf_putc(out, '\\');
-			rg_buf_putc(out, *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			rg_buf_printf(out, "\\u%04x", *p++);
-		} else if (*p < 0x80) {
-			rg_buf_putc(out, *p++);
-		} else if ((n = out_utf8_len(p)) > 0) {
-			rg_buf_append(out, p, n);
-			p += n;
-		} else {
-			rg_buf_puts(out, "\\ufffd");
-			p++;
-		}
-	}
-	rg_buf_putc(out, '"');
+	rg_buf_put_json(out, s ? s : "");
 }
 
 /* rg_audit_printable - s with control bytes escaped, for a terminal */
