@@ -69,6 +69,10 @@ rg_alert_create(struct rg_kv *kv, const struct rg_kv_conf *kvc,
 	int owned = 0;
 
 	if (kv == NULL) {
+		if (kvc == NULL) {
+			rg_buf_puts(why, "no counter store and no settings for one");
+			return NULL;
+		}
 		if ((kv = rg_kv_create(kvc, why)) == NULL)
 			return NULL;
 		owned = 1;
