@@ -12,24 +12,11 @@
 #include "conf.h"
 #include "settings.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 static char tmpdir[] = "/tmp/rgconfXXXXXX";
 
-/* write_file - create tmpdir/name with text; returns the path (static) */
-static const char *
-write_file(const char *name, const char *text)
-{
-	static char path[4][512];
-	static int slot;
-	char *p = path[slot++ % 4];
-	FILE *fp;
-
-	snprintf(p, 512, "%s/%s", tmpdir, name);
-	fp = fopen(p, "w");
-	fputs(text, fp);
-	fclose(fp);
-	return p;
-}
+#define write_file(name, text) rgt_write_file(tmpdir, name, text)
 
 /* load_text - load a config from text; errors and warnings returned */
 static struct rg_conf *

@@ -18,6 +18,7 @@
 #include "session.h"
 #include "settings.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 static char tmpdir[] = "/tmp/rgdnsblXXXXXX";
 
@@ -213,26 +214,8 @@ test_site_bad(void)
 	}
 }
 
-/* write_file - tmpdir/name with text; the path (static) */
-static const char *
-write_file(const char *name, const char *text)
-{
-	static char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	fp = fopen(path, "w");
-	fputs(text, fp);
-	fclose(fp);
-	return path;
-}
-
-static struct rg_conf *
-load(const char *text, struct rg_buf *err)
-{
-	rg_buf_reset(err);
-	return rg_conf_load(write_file("t.conf", text), err, NULL);
-}
+#define write_file(name, text) rgt_write_file(tmpdir, name, text)
+#define load(text, err) rgt_conf_load_in(tmpdir, text, err)
 
 static void
 test_conf(void)

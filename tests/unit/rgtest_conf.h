@@ -15,8 +15,37 @@
 #include "conf.h"
 #include "dns.h"
 
+/*
+ * rgt_write_file - dir/name holding text; the path, valid until four more
+ * calls (tests name config files and the data sets they point at)
+ */
+static inline const char *
+rgt_write_file(const char *dir, const char *name, const char *text)
+{
+	static char path[4][512];
+	static int slot;
+	char *p = path[slot++ % 4];
+	FILE *fp;
+
+	snprintf(p, 512, "%s/%s", dir, name);
+	if ((fp = fopen(p, "w")) == NULL || fputs(text, fp) < 0 || fclose(fp) != 0) {
+		perror(p);
+		exit(1);
+	}
+	return p;
+}
+
+/* rgt_conf_load_in - load text as dir/t.conf (so file: paths can be
+ * relative to dir); err is reset first */
+static inline struct rg_conf *
+rgt_conf_load_in(const char *dir, const char *text, struct rg_buf *err)
+{
+	rg_buf_reset(err);
+	return rg_conf_load(rgt_write_file(dir, "t.conf", text), err, NULL);
+}
+
 /* rgt_conf_text - a snapshot loaded from text (via a temporary file) */
-static struct rg_conf *
+static inline struct rg_conf *
 rgt_conf_text(const char *text)
 {
 	struct rg_buf err = RG_BUF_INIT;
@@ -40,7 +69,7 @@ rgt_conf_text(const char *text)
 }
 
 /* rgt_fake_dns - answer every lookup from zone (dns_fake.c syntax) */
-static void
+static inline void
 rgt_fake_dns(const char *zone)
 {
 	struct rg_buf err = RG_BUF_INIT;
@@ -54,7 +83,7 @@ rgt_fake_dns(const char *zone)
 	rg_buf_release(&err);
 }
 
-static void
+static inline void
 rgt_fake_dns_close(void)
 {
 	struct rg_dns *d = rg_dns_default();
