@@ -134,7 +134,7 @@ content_hdr_apply(struct rg_conn *c, const char *why, int action,
 		rg_verdict_set(v, RG_ACT_REJECT, "header", "554", "5.6.0",
 		    "Message header rejected: %s", why);
 	else if (action == RG_CONTENT_TAG)
-		rg_verdict_add_header(v, "X-Relayguard-Header", why, -1);
+		rg_verdict_add_header(v, rg_tag_name(RG_TAG_HEADER), why, -1);
 }
 
 /* content_headers - judge the header; the serious class first */
@@ -221,7 +221,7 @@ content_attachments(struct rg_conn *c, struct rg_verdict *v)
 			content_blocked(c, nm, ext, &tag, v);
 	}
 	if (tag.len > 0 && !rg_verdict_is_final(v))
-		rg_verdict_add_header(v, "X-Relayguard-Attachment",
+		rg_verdict_add_header(v, rg_tag_name(RG_TAG_ATTACHMENT),
 		    rg_buf_cstr(&tag), -1);
 	rg_buf_release(&tag);
 }

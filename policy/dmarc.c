@@ -415,7 +415,7 @@ dmarc_enforce(struct rg_conn *c, struct rg_dmarc_outcome *o, struct rg_verdict *
 		rg_verdict_set(v, RG_ACT_QUARANTINE, "dmarc", NULL, NULL,
 		    "DMARC policy of %s", o->policy_domain);
 	else if (act == RG_DMARC_ACT_TAG)
-		rg_verdict_add_header(v, "X-Relayguard-DMARC", "fail", -1);
+		rg_verdict_add_header(v, rg_tag_name(RG_TAG_DMARC), "fail", -1);
 }
 
 static pthread_mutex_t dmarc_history_mutex = PTHREAD_MUTEX_INITIALIZER;	/* the file */

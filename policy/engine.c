@@ -161,17 +161,38 @@ engine_authserv_id(const struct rg_conn *c)
 	return id[0] ? id : c->mta_host[0] ? c->mta_host : "localhost";
 }
 
+/* engine_strip - remember a forged field to remove at end of message */
+static void
+engine_strip(struct rg_conn *c, const char *name, unsigned index)
+{
+	struct rg_msg *m = c->msg;
+
+	if (m->nstrip < RG_STRIP_MAX) {
+		m->strip[m->nstrip].name = name;
+		m->strip[m->nstrip++].index = index;
+	} else if (m->nstrip_over++ == 0) {
+		rg_log_id(RG_LOG_WARN, c->id, "more than %d forged header "
+		    "fields; the rest stay in the message", RG_STRIP_MAX);
+	}
+}
+
 void
 rg_engine_header(struct rg_conn *c, const char *name, const char *value)
 {
 	struct rg_msg *m = c->msg;
+	int t;
 
 	/* RFC 8601 s5: a header claiming our authserv-id is a forgery */
 	if (strcasecmp(name, "Authentication-Results") == 0) {
 		m->ar_seen++;
-		if (rg_authres_is_ours(value, engine_authserv_id(c)) &&
-		    m->nar_forged < RG_AR_FORGED_MAX)
-			m->ar_forged[m->nar_forged++] = m->ar_seen;
+		if (rg_authres_is_ours(value, engine_authserv_id(c)))
+			engine_strip(c, "Authentication-Results", m->ar_seen);
+	} else if ((t = rg_tag_lookup(name)) >= 0) {
+		/* our tag fields mean what we decided; a trusted network's
+		 * own relayguard may have added them one hop before */
+		m->tag_seen[t]++;
+		if (!rg_relay_is_trusted(c))
+			engine_strip(c, rg_tag_name(t), m->tag_seen[t]);
 	}
 	rg_msg_add_header(c, name, value);
 	if (m->dkim_verify != NULL)
@@ -301,21 +322,33 @@ engine_dkim_sign(struct rg_conn *c, struct rg_verdict *v)
 	rg_buf_release(&why);
 }
 
-/* engine_remove_forged - delete forged Authentication-Results, last first
- * so that each deletion leaves the indices of the others unchanged */
+/* engine_remove_forged - delete forged fields, last first so that each
+ * deletion leaves the indices of the earlier ones of its name unchanged */
 static void
 engine_remove_forged(struct rg_conn *c, struct rg_verdict *v)
 {
 	struct rg_msg *m = c->msg;
+	size_t nar = 0;
 
-	for (size_t i = m->nar_forged; i-- > 0;) {
-		rg_verdict_del_header(v, "Authentication-Results", (int)m->ar_forged[i]);
-		rg_log_id(RG_LOG_NOTICE, c->id, "removed forged "
-		    "Authentication-Results #%u claiming %s", m->ar_forged[i],
-		    engine_authserv_id(c));
+	for (size_t i = m->nstrip; i-- > 0;) {
+		const struct rg_strip *s = &m->strip[i];
+		int ar = strcmp(s->name, "Authentication-Results") == 0;
+
+		rg_verdict_del_header(v, s->name, (int)s->index);
+		if (ar) {
+			nar++;
+			rg_log_id(RG_LOG_NOTICE, c->id, "removed forged "
+			    "Authentication-Results #%u claiming %s", s->index,
+			    engine_authserv_id(c));
+		} else {
+			rg_log_id(RG_LOG_NOTICE, c->id, "removed forged %s #%u "
+			    "from an untrusted client", s->name, s->index);
+		}
 	}
-	if (m->nar_forged)
-		rg_msg_note(m, "authres_removed", "%zu", m->nar_forged);
+	if (nar)
+		rg_msg_note(m, "authres_removed", "%zu", nar);
+	if (m->nstrip > nar)
+		rg_msg_note(m, "tags_removed", "%zu", m->nstrip - nar);
 }
 
 void

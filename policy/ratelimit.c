@@ -403,7 +403,7 @@ rg_ratelimit_eom(struct rg_conn *c, struct rg_verdict *v)
 	struct rg_limits_conn *l = c->limits;
 
 	if (l != NULL && l->msgno == c->nmsgs && l->tag[0] != '\0')
-		rg_verdict_add_header(v, "X-Relayguard-Ratelimit", l->tag, 0);
+		rg_verdict_add_header(v, rg_tag_name(RG_TAG_RATELIMIT), l->tag, 0);
 }
 
 /* rl_slot_release - count the slot down; the flag goes first: once only */

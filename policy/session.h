@@ -34,7 +34,7 @@ struct rg_limits_conn;
 #define RG_ADDR_MAX	64	/* textual IPv6 with scope */
 #define RG_PATH_MAX	520	/* RFC 5321 4.5.3.1.3: 256 octets, plus room */
 #define RG_NOTES_MAX	24
-#define RG_AR_FORGED_MAX 32	/* forged Authentication-Results removed per message */
+#define RG_STRIP_MAX	32	/* forged fields removed per message */
 
 struct rg_rcpt {
 	char *addr;		/* as given, brackets stripped */
@@ -76,8 +76,13 @@ struct rg_msg {
 	struct rg_dkim_verify *dkim_verify;	/* inbound mail, or NULL */
 	struct rg_dkim_sign *dkim_sign;		/* mail we sign, or NULL */
 	unsigned ar_seen;	/* Authentication-Results fields seen so far */
-	unsigned ar_forged[RG_AR_FORGED_MAX];	/* their 1-based indices */
-	size_t nar_forged;
+	unsigned tag_seen[RG_TAG_COUNT];	/* our tag fields seen so far */
+	struct rg_strip {	/* forged fields to remove, in arrival order */
+		const char *name;	/* static: a field name we know */
+		unsigned index;		/* occurrence of that name, 1-based */
+	} strip[RG_STRIP_MAX];
+	size_t nstrip;
+	size_t nstrip_over;	/* forged fields beyond RG_STRIP_MAX */
 	struct rg_verdict verdict;	/* the message's final verdict so far */
 	int logged;		/* summary line written */
 	struct timespec start;

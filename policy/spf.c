@@ -468,7 +468,7 @@ rg_spf_eom(struct rg_conn *c, struct rg_verdict *v)
 		rg_verdict_add_header(v, "Received-SPF", rg_buf_cstr(&b), 0);
 	}
 	if (spf_action_of(&c->conf->spf, s->result) == RG_SPF_ACT_TAG)
-		rg_verdict_add_header(v, "X-Relayguard-SPF",
+		rg_verdict_add_header(v, rg_tag_name(RG_TAG_SPF),
 		    rg_spf_result_name(s->result), -1);
 	rg_buf_release(&b);
 }

@@ -247,7 +247,7 @@ surbl_decide(struct surbl_run *r, struct rg_verdict *v)
 		    "Message deferred: link to %s listed by %s", host, zone);
 		break;
 	default:
-		rg_verdict_add_header(v, "X-Relayguard-SURBL", rg_buf_cstr(&r->tag),
+		rg_verdict_add_header(v, rg_tag_name(RG_TAG_SURBL), rg_buf_cstr(&r->tag),
 		    -1);
 		break;
 	}

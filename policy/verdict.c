@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "strutil.h"
 #include "verdict.h"
@@ -99,4 +100,31 @@ rg_verdict_is_final(const struct rg_verdict *v)
 {
 	return v->action == RG_ACT_TEMPFAIL || v->action == RG_ACT_REJECT ||
 	    v->action == RG_ACT_DISCARD || v->action == RG_ACT_ACCEPT;
+}
+
+static const char *const tag_names[RG_TAG_COUNT] = {
+	[RG_TAG_SPF] = "X-Relayguard-SPF",
+	[RG_TAG_DMARC] = "X-Relayguard-DMARC",
+	[RG_TAG_SURBL] = "X-Relayguard-SURBL",
+	[RG_TAG_HEADER] = "X-Relayguard-Header",
+	[RG_TAG_ATTACHMENT] = "X-Relayguard-Attachment",
+	[RG_TAG_RATELIMIT] = "X-Relayguard-Ratelimit",
+};
+
+const char *
+rg_tag_name(enum rg_tag t)
+{
+	return (unsigned)t < RG_TAG_COUNT ? tag_names[t] : "X-Relayguard";
+}
+
+int
+rg_tag_lookup(const char *name)
+{
+	/* one cheap test first: nearly every field is none of ours */
+	if (strncasecmp(name, "X-Relayguard-", 13) != 0)
+		return -1;
+	for (int t = 0; t < RG_TAG_COUNT; t++)
+		if (strcasecmp(name, tag_names[t]) == 0)
+			return t;
+	return -1;
 }

@@ -48,4 +48,23 @@ const char *rg_action_name(enum rg_action a);
 /* rg_verdict_is_final - the action ends the message or the recipient */
 int rg_verdict_is_final(const struct rg_verdict *v);
 
+/*
+ * The header fields relayguard adds to tag a message it lets through.
+ * The same fields arriving from outside would pass for our verdict, so
+ * the engine removes them (see rg_engine_header).
+ */
+enum rg_tag {
+	RG_TAG_SPF,
+	RG_TAG_DMARC,
+	RG_TAG_SURBL,
+	RG_TAG_HEADER,
+	RG_TAG_ATTACHMENT,
+	RG_TAG_RATELIMIT,
+	RG_TAG_COUNT
+};
+/* rg_tag_name - the field name of a tag */
+const char *rg_tag_name(enum rg_tag t);
+/* rg_tag_lookup - the tag a field name is (any case), or -1 */
+int rg_tag_lookup(const char *name);
+
 #endif

@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh [TEST...] - run the integration tests, each in its own bash.
 #
-# TEST is a file name (t_harness.sh), a path, or a bare name (harness).
+# TEST is a file name (t_harness.sh), a path, or a name (t_harness, harness).
 # Without arguments every tests/integration/t_*.sh runs. A test exits 0 to
 # pass, 77 to skip and anything else to fail; its output is shown only when
 # it fails (or always with RG_VERBOSE=1). The last line is the summary
@@ -19,6 +19,8 @@ else
 			tests+=("$(cd "$(dirname "$a")" && pwd)/$(basename "$a")")
 		elif [ -f "$here/$a" ]; then
 			tests+=("$here/$a")
+		elif [ -f "$here/$a.sh" ]; then
+			tests+=("$here/$a.sh")
 		elif [ -f "$here/t_$a.sh" ]; then
 			tests+=("$here/t_$a.sh")
 		else
