@@ -292,6 +292,10 @@ engine_dkim_verify(struct rg_conn *c, struct rg_dkim_results *res,
 	rg_dkim_results_summary(res, &sum);
 	rg_msg_note(m, "dkim", "%s", sum.len ? rg_buf_cstr(&sum) : "none");
 	rg_buf_release(&sum);
+	if (res->n == 0)
+		rg_metrics_inc_label("dkim", "none");
+	for (size_t i = 0; i < res->n; i++)
+		rg_metrics_inc_label("dkim", rg_dkim_result_name(res->sig[i].result));
 	for (size_t i = 0; i < res->n && n < max; i++) {
 		sigs[n].domain = res->sig[i].domain;
 		sigs[n].selector = res->sig[i].selector;

@@ -21,6 +21,7 @@
 #include "greylist.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "session.h"
@@ -188,9 +189,12 @@ gl_failed(struct rg_conn *c, struct rg_kv *kv, enum rg_gl_result r,
 	}
 	rg_msg_note(c->msg, GL_CHECK, "store-unavailable");
 	if (rg_kv_failure(kv, &c->conf->kv, c->id, GL_CHECK, rg_buf_cstr(why)) ==
-	    RG_KV_FAIL_TEMPFAIL)
+	    RG_KV_FAIL_TEMPFAIL) {
+		rg_metrics_inc_label("greylist", "tempfail");
 		rg_verdict_set(v, RG_ACT_TEMPFAIL, GL_CHECK, "451", "4.7.0",
 		    "Temporary local problem, try again later");
+	} else
+		rg_metrics_inc_label("greylist", "failopen");
 }
 
 /* rg_greylist_rcpt - greylist one recipient, unless the client is exempt */
@@ -223,12 +227,16 @@ rg_greylist_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 	if (r == RG_GL_TEMPFAIL || r == RG_GL_INVAL)
 		gl_failed(c, kv, r, &why, v);
 	else if (r == RG_GL_NEW || r == RG_GL_EARLY) {
+		rg_metrics_inc_label("greylist", "greylisted");
 		rg_msg_note(c->msg, GL_CHECK, "%s, retry in %llds",
 		    rg_greylist_result_name(r), wait);
 		rg_verdict_set(v, RG_ACT_TEMPFAIL, GL_CHECK, "451", "4.7.1",
 		    "Greylisted, try again in %lld seconds", wait);
-	} else
+	} else {
+		rg_metrics_inc_label("greylist", r == RG_GL_PASS ? "passed" :
+		    "allowed");
 		rg_msg_note(c->msg, GL_CHECK, "%s", rg_greylist_result_name(r));
+	}
 	rg_kv_unhold(kv);
 	rg_buf_release(&why);
 }

@@ -22,6 +22,7 @@
 #include "limits.h"
 #include "lockout.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "session.h"
 #include "settings.h"
@@ -125,6 +126,7 @@ lo_refuse(struct rg_conn *c, struct rg_verdict *v)
 	}
 	if (c->msg != NULL)
 		rg_msg_note(c->msg, LO_CHECK, "locked");
+	rg_metrics_inc_label("ratelimit", "locked");
 	rg_verdict_set(v, RG_ACT_REJECT, LO_CHECK, "550", "5.7.1",
 	    "Sending is suspended for this account; contact your administrator");
 }

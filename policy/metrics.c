@@ -12,8 +12,7 @@
  * "Exposition formats") also reads, at scrape time, the counters other
  * modules keep: the resolver's, the counter store's, the configuration's
  * generation. metrics_src_mutex protects the scrape-time sources (the
- * store pointer and the locked-accounts hook), so clearing one waits for
- * a scrape that is reading it.
+ * store pointer), so clearing it waits for a scrape that is reading it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -77,7 +76,11 @@ static const char *const metrics_dmarc[] = { "none", "pass", "fail",
 static const char *const metrics_dnsbl[] = { "listed", "clean", "refused",
 	"timeout", "error", "other", NULL };
 static const char *const metrics_greylist[] = { "greylisted", "passed",
-	"allowed", "tempfail", "other", NULL };
+	"allowed", "tempfail", "failopen", "other", NULL };
+static const char *const metrics_dkim[] = { "none", "pass", "fail",
+	"neutral", "policy", "temperror", "permerror", "other", NULL };
+static const char *const metrics_surbl[] = { "listed", "clean", "failed",
+	"skipped", "other", NULL };
 static const char *const metrics_ratelimit[] = { "allowed", "limited",
 	"locked", "tempfail", "failopen", "other", NULL };
 static const char *const metrics_alerts[] = { "outbound_rate", "other", NULL };
@@ -112,6 +115,12 @@ static const struct metrics_family metrics_families[] = {
 	    "SPF results (RFC 7208).", "result", metrics_spf, NULL, NULL },
 	{ "dmarc", "relayguard_dmarc_results_total",
 	    "DMARC results (RFC 7489).", "result", metrics_dmarc, NULL, NULL },
+	{ "dkim", "relayguard_dkim_results_total",
+	    "DKIM signature results (RFC 6376); none: a message without any.",
+	    "result", metrics_dkim, NULL, NULL },
+	{ "surbl", "relayguard_surbl_results_total",
+	    "Messages by link block list result.", "result", metrics_surbl,
+	    NULL, NULL },
 	{ "greylist", "relayguard_greylist_results_total",
 	    "Greylisting results.", "result", metrics_greylist, NULL, NULL },
 	{ "ratelimit", "relayguard_ratelimit_results_total",
@@ -152,9 +161,8 @@ static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 static size_t metrics_off[METRICS_NFAM];	/* first cell of a family */
 static size_t metrics_n1[METRICS_NFAM], metrics_n2[METRICS_NFAM];
 
-static pthread_mutex_t metrics_src_mutex = PTHREAD_MUTEX_INITIALIZER;	/* the two below */
+static pthread_mutex_t metrics_src_mutex = PTHREAD_MUTEX_INITIALIZER;	/* below */
 static struct rg_kv *metrics_kv;
-static long long (*metrics_locked_fn)(void);
 
 /* metrics_count - entries of a NULL-terminated list (1 for NULL) */
 static size_t
@@ -331,14 +339,6 @@ rg_metrics_set_kv(struct rg_kv *kv)
 {
 	pthread_mutex_lock(&metrics_src_mutex);
 	metrics_kv = kv;
-	pthread_mutex_unlock(&metrics_src_mutex);
-}
-
-void
-rg_metrics_set_locked_accounts(long long (*fn)(void))
-{
-	pthread_mutex_lock(&metrics_src_mutex);
-	metrics_locked_fn = fn;
 	pthread_mutex_unlock(&metrics_src_mutex);
 }
 
@@ -560,7 +560,7 @@ metrics_render_kv(struct rg_buf *out, struct rg_kv *kv)
 	    "Expired entries the memory store reclaimed.", st.expired);
 }
 
-/* metrics_render_sources - store, locked accounts, configuration */
+/* metrics_render_sources - store, configuration */
 static void
 metrics_render_sources(struct rg_buf *out)
 {
@@ -569,12 +569,6 @@ metrics_render_sources(struct rg_buf *out)
 	pthread_mutex_lock(&metrics_src_mutex);
 	if (metrics_kv != NULL)
 		metrics_render_kv(out, metrics_kv);
-	if (metrics_locked_fn != NULL) {
-		rg_metrics_write_head(out, "relayguard_locked_accounts", "gauge",
-		    "Accounts locked now.");
-		rg_metrics_write_gauge(out, "relayguard_locked_accounts", NULL, 0,
-		    metrics_locked_fn());
-	}
 	pthread_mutex_unlock(&metrics_src_mutex);
 	if (conf != NULL)
 		metrics_one(out, "relayguard_config_generation", "gauge",

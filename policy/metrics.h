@@ -113,11 +113,9 @@ void rg_metrics_connection(const struct rg_conn *c);
  * Sources read at scrape time. rg_metrics_set_kv: the counter store whose
  * rg_kv_stats are shown (borrowed; set to NULL before freeing it, and
  * only while no scrape can run, i.e. before the HTTP server starts or
- * after it stopped). rg_metrics_set_locked_accounts: a function counting
- * locked accounts (the rate-limit module), or NULL: the gauge is left out.
+ * after it stopped).
  */
 void rg_metrics_set_kv(struct rg_kv *kv);
-void rg_metrics_set_locked_accounts(long long (*fn)(void));
 
 /* rg_metrics_render - the text exposition format 0.0.4, appended to out */
 void rg_metrics_render(struct rg_buf *out);

@@ -29,6 +29,7 @@
 #include "limits.h"
 #include "lockout.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "session.h"
@@ -261,6 +262,8 @@ rl_judge(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
 		else if (!b->res[i].allowed && refused == b->n)
 			refused = i;
 	}
+	rg_metrics_inc_label("ratelimit", refused < b->n ? "limited" :
+	    "allowed");
 	if (refused < b->n)
 		rl_refuse(c, b, refused, v);
 	else
@@ -286,9 +289,12 @@ rl_store_failed(struct rg_conn *c, struct rg_kv *kv, const char *what,
 	if (c->msg != NULL)
 		rg_msg_note(c->msg, RL_CHECK, "store-unavailable");
 	if (rg_kv_failure(kv, &c->conf->kv, c->id, what, rg_buf_cstr(why)) ==
-	    RG_KV_FAIL_TEMPFAIL)
+	    RG_KV_FAIL_TEMPFAIL) {
+		rg_metrics_inc_label("ratelimit", "tempfail");
 		rg_verdict_set(v, RG_ACT_TEMPFAIL, RL_CHECK, "451", "4.7.0",
 		    "Temporary local problem, try again later");
+	} else
+		rg_metrics_inc_label("ratelimit", "failopen");
 }
 
 /* rl_stage - every counter of a stage in one round trip */

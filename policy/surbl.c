@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "dns.h"
 #include "log.h"
+#include "metrics.h"
 #include "msgscan.h"
 #include "session.h"
 #include "settings.h"
@@ -217,6 +218,8 @@ surbl_note(struct surbl_run *r, const struct rg_uriset *u)
 		rg_log_id(RG_LOG_INFO, r->c->id, "surbl: %zu link hosts looked up; "
 		    "%zu over surbl_max_domains and %zu over uri_max_domains/"
 		    "uri_max_ips were not", r->nhosts, r->over, u->refused);
+	rg_metrics_inc_label("surbl", r->nhits > 0 ? "listed" : failed > 0 ?
+	    "failed" : "clean");
 	if (r->nhits > 0)
 		rg_msg_note(r->c->msg, "surbl", "%s@%s%s", r->hit->name,
 		    r->hit_site->site.zone, r->nhits > 1 ? " +more" : "");
@@ -259,6 +262,7 @@ surbl_skip(struct rg_conn *c, const char *why)
 {
 	rg_log_id_debug(RG_MOD_SURBL, c->id, "surbl: skipped: %s", why);
 	rg_msg_note(c->msg, "surbl", "skipped(%s)", why);
+	rg_metrics_inc_label("surbl", "skipped");
 }
 
 /* surbl_ask - the batch: send, wait once, read; -1 without a resolver */

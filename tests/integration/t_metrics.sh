@@ -20,7 +20,9 @@ rg_dns_add '7.2.0.192.zen.test. 300 IN A 127.0.0.2'
 RG_CONF="metrics_listen = 127.0.0.1:$MPORT
 redis_password = $SECRET
 dnsbl_sites = zen.test
-dns_timeout = 2s"
+dns_timeout = 2s
+ratelimit_rules = anon messages client_ip 1/1h tempfail unauth
+surbl_sites = multi.surbl.test"
 rg_harness_start
 
 # scrape FILE - fetch the metrics into FILE (fails the test on an error)
@@ -69,6 +71,10 @@ ss -Hltn "( sport = :$MPORT )" | grep -q "127.0.0.1:$MPORT" ||
 # accepted: an untrusted client to our domain (DNSBL clean, SPF none)
 rg_send --from a@far.example --to user@ours.example --xclient-addr 192.0.2.50 \
 	--header "Subject: accepted" || rg_fail "accepted message: swaks $?"
+# the same client again: over its rate limit of one message
+rg_send --from a@far.example --to user@ours.example --xclient-addr 192.0.2.50 \
+	--header "Subject: limited" || true
+rg_assert_contains -F "$T/last.out" '<** 451 4.7.1'
 # relayed: a trusted client (127.0.0.1, no XCLIENT) to a foreign domain
 rg_send --from a@ours.example --to b@far.example --header "Subject: relayed" ||
 	rg_fail "relayed message: swaks $?"
@@ -95,17 +101,23 @@ delta 'relayguard_messages_total{verdict="aborted",check="none"}' 0
 delta 'relayguard_relay_refusals_total{reason="foreign-domain"}' 1
 delta 'relayguard_relay_refusals_total{reason="other"}' 0
 delta 'relayguard_dnsbl_lookups_total{result="listed"}' 1
-delta 'relayguard_dnsbl_lookups_total{result="clean"}' 2
+delta 'relayguard_dnsbl_lookups_total{result="clean"}' 3
 delta 'relayguard_dnsbl_lookups_total{result="timeout"}' 0
-delta 'relayguard_spf_results_total{result="none"}' 2
+delta 'relayguard_spf_results_total{result="none"}' 3
+delta 'relayguard_messages_total{verdict="tempfail",check="ratelimit"}' 1
+delta 'relayguard_dkim_results_total{result="none"}' 1
+delta 'relayguard_surbl_results_total{result="clean"}' 2
+delta 'relayguard_surbl_results_total{result="listed"}' 0
+delta 'relayguard_ratelimit_results_total{result="limited"}' 1
+delta 'relayguard_ratelimit_results_total{result="allowed"}' 2
 delta 'relayguard_relayed_messages_total' 1
-delta 'relayguard_stage_duration_seconds_count{stage="mail"}' 4
+delta 'relayguard_stage_duration_seconds_count{stage="mail"}' 5
 delta 'relayguard_stage_duration_seconds_count{stage="rcpt"}' 3
 delta 'relayguard_stage_duration_seconds_count{stage="eom"}' 2
 delta 'relayguard_stage_duration_seconds_bucket{stage="eom",le="+Inf"}' 2
 # every connection's connect stage was timed
 conns=$(($(val "$T/m1" relayguard_connections_total) - $(val "$T/m0" relayguard_connections_total)))
-[ "$conns" -ge 4 ] || rg_fail "only $conns connections counted for 4 sessions"
+[ "$conns" -ge 5 ] || rg_fail "only $conns connections counted for 5 sessions"
 delta 'relayguard_stage_duration_seconds_count{stage="connect"}' "$conns"
 q=$(($(val "$T/m1" relayguard_dns_queries_total) - $(val "$T/m0" relayguard_dns_queries_total)))
 [ "$q" -ge 3 ] || rg_fail "only $q DNS queries counted"

@@ -6,6 +6,7 @@
  */
 #include "greylist.h"
 #include "limits_fixture.h"
+#include "metrics.h"
 #include "rgtest.h"
 
 #define GL_CONF "greylist_enable = yes\ngreylist_delay = 2m\n" \
@@ -126,6 +127,7 @@ test_stage(void)
 	if (lf_open(&f, GL_CONF "trusted_networks = 10.0.0.0/8\n") < 0)
 		return;
 	rg_verdict_init(&v);
+	rg_metrics_reset();
 	RGT_CASE("an anonymous client: 451 4.7.1 with the retry hint");
 	c = lf_conn("192.0.2.1", NULL);
 	lf_msg(c, "s@far.example");
@@ -144,6 +146,10 @@ test_stage(void)
 	RGT_CASE("another recipient is another triplet");
 	RGT_INTEQ(rcpt(c, "<other@ours.example>", &v), RG_ACT_TEMPFAIL);
 	rg_conn_free(c);
+	RGT_CASE("each result counted");
+	RGT_INTEQ(rg_metrics_get_label("greylist", "greylisted", NULL), 2);
+	RGT_INTEQ(rg_metrics_get_label("greylist", "passed", NULL), 1);
+	RGT_INTEQ(rg_metrics_get_label("greylist", "allowed", NULL), 0);
 	RGT_CASE("trusted and authenticated clients skip it");
 	c = lf_conn("10.0.0.1", NULL);
 	lf_msg(c, "s2@far.example");

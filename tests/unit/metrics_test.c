@@ -153,8 +153,6 @@ test_registry(void)
 	RGT_CONTAINS(rg_buf_cstr(&b), "\nrelayguard_connections_open 1\n");
 	RGT_CHECK(strstr(rg_buf_cstr(&b), "no-such-result") == NULL,
 	    "an undeclared value became a series");
-	RGT_CHECK(strstr(rg_buf_cstr(&b), "relayguard_locked_accounts") == NULL,
-	    "locked accounts shown without a hook");
 	rg_buf_release(&b);
 }
 
@@ -361,12 +359,6 @@ test_wellformed(void)
 	rg_buf_release(&err);
 }
 
-static long long
-locked_three(void)
-{
-	return 3;
-}
-
 static void
 test_sources(void)
 {
@@ -375,7 +367,7 @@ test_sources(void)
 	struct rg_kv *kv;
 	long long n;
 
-	RGT_CASE("sources: the store's counters, the hook, no secret");
+	RGT_CASE("sources: the store's counters, no secret");
 	c = load_text("redis_password = Secr3t-pw-value\n"
 	    "metrics_listen = 127.0.0.1:9324\n", &err);
 	RGT_CHECK(c != NULL, "%s", rg_buf_cstr(&err));
@@ -384,21 +376,16 @@ test_sources(void)
 	rg_conf_install(c);
 	kv = rg_kv_create(&c->kv, &err);
 	rg_metrics_set_kv(kv);
-	rg_metrics_set_locked_accounts(locked_three);
 	rg_kv_count_add(kv, "k", 1, 60000, &n, NULL);
 	rg_kv_count_add(kv, "k", 1, 60000, &n, NULL);
 	render(&b);
 	RGT_CONTAINS(rg_buf_cstr(&b), "\nrelayguard_kv_commands_total 2\n");
 	RGT_CONTAINS(rg_buf_cstr(&b), "\nrelayguard_kv_entries 1\n");
-	RGT_CONTAINS(rg_buf_cstr(&b), "# TYPE relayguard_locked_accounts gauge\n"
-	    "relayguard_locked_accounts 3\n");
 	RGT_CHECK(strstr(rg_buf_cstr(&b), "Secr3t") == NULL, "the password is shown");
 	RGT_CHECK(strstr(rg_buf_cstr(&b), "9324") == NULL, "settings are shown");
-	rg_metrics_set_locked_accounts(NULL);
 	rg_metrics_set_kv(NULL);
 	render(&b);
 	RGT_CHECK(strstr(rg_buf_cstr(&b), "relayguard_kv_") == NULL, "store still shown");
-	RGT_CHECK(strstr(rg_buf_cstr(&b), "locked_accounts") == NULL, "hook still shown");
 	rg_kv_free(kv);
 	rg_buf_release(&b);
 	rg_buf_release(&err);
