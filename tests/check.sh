@@ -3,7 +3,8 @@
 # unit tests, then integration tests against that build's daemon.
 # A sanitizer build (its directory name contains "asan") runs with
 # halt_on_error, so any ASan or UBSan report fails the test that caused it.
-# Ends with the total as "N passed, N failed".
+# Ends with the total as "N passed, N failed". Integration tests run
+# RG_JOBS (default 3) at a time: they mostly wait on their services.
 cd "$(dirname "$0")/.." || exit 1
 total_p=0 total_f=0 total_s=0
 
@@ -39,7 +40,8 @@ for build in "$@"; do
 	tests/unit/run.sh "$build" | tee "$log"
 	tally "$log" "unit ($build)"
 	echo "== integration tests ($build)"
-	RG_BIN="$PWD/$build/relayguard" tests/integration/run.sh | tee "$log"
+	RG_BIN="$PWD/$build/relayguard" tests/integration/run.sh \
+	    -j "${RG_JOBS:-3}" | tee "$log"
 	tally "$log" "integration ($build)"
 	rm -f "$log"
 done
