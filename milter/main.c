@@ -4,7 +4,9 @@
  * Start-up order: read and check the configuration; register with
  * libmilter and open the socket and the control socket (as root if
  * started so); detach unless -f; write the pidfile; drop to the
- * unprivileged user; open the resolver and the counter store; then run.
+ * unprivileged user; open the resolver, the counter store and the
+ * libraries (main_open_libraries); start the threads; then wait for
+ * signals (main_wait) and stop in reverse order (main_stop).
  *
  * Threads: smfi_main() runs in its own thread. The main thread only waits
  * for signals. libmilter starts a signal thread of its own that treats
@@ -456,15 +458,141 @@ main_metrics_start(void)
 	return h;
 }
 
+/* what start-up opened and shutdown closes, in that order */
+struct main_services {
+	struct rg_dns *dns;
+	struct rg_kv *kv;
+	struct rg_alert *alert;
+	struct rg_metrics_http *mhttp;
+	pthread_t milter_tid;
+	char pidpath[4096];
+	char ctlpath[108];
+	int ctl_fd;
+};
+
+/* main_dump - -d: the configuration in effect, secrets masked */
+static int
+main_dump(struct rg_conf *conf)
+{
+	struct rg_buf out = RG_BUF_INIT;
+
+	rg_conf_dump(conf, &out);
+	fputs(rg_buf_cstr(&out), stdout);
+	rg_buf_release(&out);
+	rg_conf_release(conf);
+	return 0;
+}
+
+/* main_open_log - stderr in the foreground or when asked, else syslog */
+static void
+main_open_log(const struct rg_conf *conf)
+{
+	if (conf->core.log_target == RG_LT_STDERR ||
+	    (conf->core.log_target == RG_LT_AUTO && opts.foreground))
+		rg_log_open(RG_LOG_TO_STDERR, 0);
+	else
+		rg_log_open(RG_LOG_TO_SYSLOG,
+		    rg_settings_facility(conf->core.syslog_facility));
+	main_apply_logging(conf);
+}
+
+/*
+ * main_open_libraries - the resolver, the counter store, the Public
+ * Suffix List and libopendkim, after the fork (threads do not survive
+ * it) and the privilege drop (files they read must be readable by the
+ * user), before any milter thread (libunbound's configuration calls are
+ * not thread-safe). Redis connections are made per thread, later.
+ */
+static void
+main_open_libraries(const struct rg_conf *conf, struct main_services *sv)
+{
+	struct rg_buf err = RG_BUF_INIT;
+
+	if ((sv->dns = rg_dns_open(conf, &err)) == NULL)
+		rg_fatal("resolver: %s", rg_buf_cstr(&err));
+	rg_dns_set_default(sv->dns);
+	if ((sv->kv = rg_kv_create(&conf->kv, &err)) == NULL)
+		rg_fatal("counter store: %s", rg_buf_cstr(&err));
+	rg_kv_set_default(sv->kv);
+	rg_buf_release(&err);
+	if (rg_uri_global_init() < 0)
+		rg_log_warn("no Public Suffix List: link domains are not checked");
+	if (rg_dkim_init() < 0)
+		rg_fatal("cannot initialise the DKIM library");
+	rg_dkim_set_resolver(rg_dkim_resolver_lookup, NULL);
+	sv->alert = main_alert_open(sv->kv);
+}
+
+/* main_start_threads - metrics, reload, milter, housekeeping, control */
+static void
+main_start_threads(struct main_services *sv)
+{
+	pthread_t reload_tid;
+
+	sv->mhttp = main_metrics_start();
+	if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0 ||
+	    pthread_create(&sv->milter_tid, NULL, main_milter_thread, NULL) != 0)
+		rg_fatal("cannot start threads");
+	pthread_detach(reload_tid);
+	rg_housekeep_start(sv->kv);
+	if (sv->ctl_fd >= 0)
+		rg_control_start(sv->ctl_fd, sv->ctlpath, sv->kv);
+}
+
+/* main_wait - serve until SIGTERM or SIGINT; SIGHUP asks for a reload */
+static int
+main_wait(const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			return sig;
+		pthread_mutex_lock(&reload_mutex);
+		reload_pending = 1;
+		pthread_cond_signal(&reload_cond);
+		pthread_mutex_unlock(&reload_mutex);
+	}
+}
+
+/* main_stop - stop the milter, then everything in reverse order */
+static void
+main_stop(struct main_services *sv)
+{
+	smfi_stop();
+	pthread_join(sv->milter_tid, NULL);
+	sv->mhttp = rg_metrics_http_stop(sv->mhttp);
+	rg_metrics_set_kv(NULL);
+	rg_alert_set_default(NULL);
+	sv->alert = rg_alert_free(sv->alert);
+	rg_control_stop();
+	rg_housekeep_stop();
+	/* libmilter does not wait for its session threads: let them finish
+	 * their store calls before the store goes */
+	rg_kv_set_default(NULL);
+	if (rg_kv_quiesce(RG_KV_QUIESCE_MS) < 0)
+		rg_log_warn("counter store still in use at exit; not freed");
+	else
+		rg_kv_free(sv->kv);
+	rg_blocklist_clear();
+	rg_dns_set_default(NULL);
+	rg_dns_close(sv->dns);
+	rg_uri_global_free();
+	rg_dkim_shutdown();
+	if (sv->pidpath[0] != '\0')
+		(void)unlink(sv->pidpath);
+}
+
 int
 main(int argc, char **argv)
 {
+	static struct main_services sv;
 	struct rg_conf *conf;
 	const char *spec, *pidfile;
-	pthread_t milter_tid, reload_tid;
 	sigset_t set;
-	int ready_fd = -1, sig, ctl_fd = -1;
-	char ctlpath[108] = "";
+	int ready_fd = -1, sig, log_stderr;
 
 	main_parse_args(argc, argv);
 	conf = main_load(1);
@@ -474,72 +602,32 @@ main(int argc, char **argv)
 		rg_conf_release(conf);
 		return 0;
 	}
-	if (opts.dump) {
-		struct rg_buf out = RG_BUF_INIT;
-
-		rg_conf_dump(conf, &out);
-		fputs(rg_buf_cstr(&out), stdout);
-		rg_buf_release(&out);
-		rg_conf_release(conf);
-		return 0;
-	}
-
-	if (conf->core.log_target == RG_LT_STDERR ||
-	    (conf->core.log_target == RG_LT_AUTO && opts.foreground))
-		rg_log_open(RG_LOG_TO_STDERR, 0);
-	else
-		rg_log_open(RG_LOG_TO_SYSLOG, rg_settings_facility(conf->core.syslog_facility));
-	main_apply_logging(conf);
+	if (opts.dump)
+		return main_dump(conf);
+	main_open_log(conf);
 
 	spec = opts.socket ? opts.socket : conf->core.socket;
 	if (opts.socket != NULL && rg_settings_check_socket(opts.socket) != NULL)
 		rg_fatal("-p %s: %s", opts.socket, rg_settings_check_socket(opts.socket));
 	pidfile = opts.pidfile ? opts.pidfile : conf->core.pidfile;
+	if (rg_strlcpy(sv.pidpath, pidfile, sizeof(sv.pidpath)) >=
+	    sizeof(sv.pidpath))
+		rg_fatal("pidfile name too long");
 	main_open_socket(conf, spec);
+	sv.ctl_fd = -1;
 	if (conf->admin.control_socket[0] != '\0') {
-		rg_strlcpy(ctlpath, conf->admin.control_socket, sizeof(ctlpath));
-		ctl_fd = rg_control_open(ctlpath,
+		rg_strlcpy(sv.ctlpath, conf->admin.control_socket,
+		    sizeof(sv.ctlpath));
+		sv.ctl_fd = rg_control_open(sv.ctlpath,
 		    opts.user ? opts.user : conf->core.user);
 	}
 	if (!opts.foreground)
 		ready_fd = main_daemonize();
 	main_pidfile(pidfile);
 	main_drop_privileges(conf, spec);
-	/*
-	 * The resolver's threads start here: after the fork (threads do not
-	 * survive it), after the privilege drop (files it reads must be
-	 * readable by the user), before any milter thread (libunbound's
-	 * configuration calls are not thread-safe).
-	 */
-	struct rg_buf dns_err = RG_BUF_INIT;
-	struct rg_dns *dns = rg_dns_open(conf, &dns_err);
-
-	if (dns == NULL)
-		rg_fatal("resolver: %s", rg_buf_cstr(&dns_err));
-	rg_buf_release(&dns_err);
-	rg_dns_set_default(dns);
-	/* the store too: Redis connections are made per thread, later */
-	struct rg_buf kv_err = RG_BUF_INIT;
-	struct rg_kv *kv = rg_kv_create(&conf->kv, &kv_err);
-
-	if (kv == NULL)
-		rg_fatal("counter store: %s", rg_buf_cstr(&kv_err));
-	rg_buf_release(&kv_err);
-	rg_kv_set_default(kv);
-	/* the Public Suffix List for link domains, loaded before any thread */
-	if (rg_uri_global_init() < 0)
-		rg_log_warn("no Public Suffix List: link domains are not checked");
-	/* libopendkim: set up once, all its DNS through the resolver */
-	if (rg_dkim_init() < 0)
-		rg_fatal("cannot initialise the DKIM library");
-	rg_dkim_set_resolver(rg_dkim_resolver_lookup, NULL);
-	struct rg_alert *alert = main_alert_open(kv);
+	main_open_libraries(conf, &sv);
 	/* read what is needed later now: after install, a reload may free conf */
-	int log_stderr = conf->core.log_target == RG_LT_STDERR;
-	char pidpath[4096];
-
-	if (rg_strlcpy(pidpath, pidfile, sizeof(pidpath)) >= sizeof(pidpath))
-		rg_fatal("pidfile name too long");
+	log_stderr = conf->core.log_target == RG_LT_STDERR;
 	rg_log_info("relayguard %s ready on %s (configuration %s)", RG_VERSION,
 	    spec, rg_conf_path(conf));
 	rg_conf_install(conf);
@@ -553,14 +641,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	main_thread = pthread_self();
-	struct rg_metrics_http *mhttp = main_metrics_start();
-	if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0 ||
-	    pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0)
-		rg_fatal("cannot start threads");
-	pthread_detach(reload_tid);
-	rg_housekeep_start(kv);
-	if (ctl_fd >= 0)
-		rg_control_start(ctl_fd, ctlpath, kv);
+	main_start_threads(&sv);
 
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) != 1)
@@ -570,43 +651,10 @@ main(int argc, char **argv)
 			main_detach_stdio();
 	}
 	rg_notify_ready();
-
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			pthread_mutex_lock(&reload_mutex);
-			reload_pending = 1;
-			pthread_cond_signal(&reload_cond);
-			pthread_mutex_unlock(&reload_mutex);
-			continue;
-		}
-		break;
-	}
+	sig = main_wait(&set);
 	rg_notify_stopping();
 	rg_log_info("stopping on signal %d", sig);
-	smfi_stop();
-	pthread_join(milter_tid, NULL);
-	mhttp = rg_metrics_http_stop(mhttp);
-	rg_metrics_set_kv(NULL);
-	rg_alert_set_default(NULL);
-	alert = rg_alert_free(alert);
-	rg_control_stop();
-	rg_housekeep_stop();
-	/* libmilter does not wait for its session threads: let them finish
-	 * their store calls before the store goes */
-	rg_kv_set_default(NULL);
-	if (rg_kv_quiesce(RG_KV_QUIESCE_MS) < 0)
-		rg_log_warn("counter store still in use at exit; not freed");
-	else
-		rg_kv_free(kv);
-	rg_blocklist_clear();
-	rg_dns_set_default(NULL);
-	rg_dns_close(dns);
-	rg_uri_global_free();
-	rg_dkim_shutdown();
-	if (*pidpath)
-		(void)unlink(pidpath);
+	main_stop(&sv);
 	rg_log_info("stopped");
 	return atomic_load(&main_milter_failed) ? 1 : 0;
 }
