@@ -54,35 +54,6 @@ conf_setup(void)
 	conf_ready = 1;
 }
 
-/*
- * conf_check_lines - each line of text is "file:line: ..." for a file in
- * the private directory, or the "file: too many errors" line
- */
-static void
-conf_check_lines(const char *text, const char *what)
-{
-	const char *dir = fuzz_tmpdir();
-	size_t dlen = strlen(dir);
-
-	for (const char *p = text; *p != '\0';) {
-		const char *nl = strchr(p, '\n'), *colon, *d;
-
-		FUZZ_CHECK(nl != NULL, "%s not ending in a newline: \"%s\"", what, p);
-		FUZZ_CHECK(strncmp(p, dir, dlen) == 0 && p[dlen] == '/',
-		    "%s line names no file of %s: \"%.*s\"", what, dir,
-		    (int)(nl - p), p);
-		colon = memchr(p + dlen, ':', (size_t)(nl - p) - dlen);
-		FUZZ_CHECK(colon != NULL, "%s line without file:line: \"%.*s\"",
-		    what, (int)(nl - p), p);
-		for (d = colon + 1; d < nl && *d >= '0' && *d <= '9'; d++)
-			;
-		FUZZ_CHECK((d > colon + 1 && d + 1 < nl && d[0] == ':' &&
-		    d[1] == ' ') || strncmp(colon, ": too many errors", 17) == 0,
-		    "%s line without file:line: \"%.*s\"", what, (int)(nl - p), p);
-		p = nl + 1;
-	}
-}
-
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -108,8 +79,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		FUZZ_CHECK(text.len > 0, "empty dump");
 		rg_conf_release(c);
 	}
-	conf_check_lines(rg_buf_cstr(&err), "error");
-	conf_check_lines(rg_buf_cstr(&warn), "warning");
+	fuzz_check_where(rg_buf_cstr(&err), "error");
+	fuzz_check_where(rg_buf_cstr(&warn), "warning");
 	rg_buf_release(&text);
 	rg_buf_release(&err);
 	rg_buf_release(&warn);

@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
+#include "verdict.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -143,6 +144,54 @@ fuzz_expand_paths(const unsigned char *data, size_t size, struct rg_buf *out)
 		}
 	}
 	return 0;
+}
+
+/*
+ * fuzz_check_where - each line of configuration errors or warnings is
+ * "file:line: ..." for a file in the private directory, or the "file: too
+ * many errors" line; what names them in a broken invariant
+ */
+static inline void
+fuzz_check_where(const char *text, const char *what)
+{
+	const char *dir = fuzz_tmpdir();
+	size_t dlen = strlen(dir);
+
+	for (const char *p = text; *p != '\0';) {
+		const char *nl = strchr(p, '\n'), *colon, *d;
+
+		FUZZ_CHECK(nl != NULL, "%s not ending in a newline: \"%s\"", what, p);
+		FUZZ_CHECK(strncmp(p, dir, dlen) == 0 && p[dlen] == '/',
+		    "%s line names no file of %s: \"%.*s\"", what, dir,
+		    (int)(nl - p), p);
+		colon = memchr(p + dlen, ':', (size_t)(nl - p) - dlen);
+		FUZZ_CHECK(colon != NULL, "%s line without file:line: \"%.*s\"",
+		    what, (int)(nl - p), p);
+		for (d = colon + 1; d < nl && *d >= '0' && *d <= '9'; d++)
+			;
+		FUZZ_CHECK((d > colon + 1 && d + 1 < nl && d[0] == ':' &&
+		    d[1] == ' ') || strncmp(colon, ": too many errors", 17) == 0,
+		    "%s line without file:line: \"%.*s\"", what, (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/* fuzz_check_printable - no control character in s (what names it) */
+static inline void
+fuzz_check_printable(const char *what, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		FUZZ_CHECK(*p >= 0x20 && *p != 0x7f, "control character in %s: %s",
+		    what, s);
+}
+
+/* fuzz_check_reply - a verdict's reply and added headers fit for the MTA */
+static inline void
+fuzz_check_reply(const struct rg_verdict *v)
+{
+	fuzz_check_printable("reply", v->text);
+	for (const struct rg_hdr *h = v->add; h != NULL; h = h->next)
+		fuzz_check_printable(h->name, h->value);
 }
 
 /* fuzz_cstr - the input as a C string, cut at its first NUL; free it */
