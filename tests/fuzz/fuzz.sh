@@ -47,6 +47,10 @@ for t in $targets; do
 		mkdir -p "tests/fuzz/regressions/$t"
 		cp "$f" "tests/fuzz/regressions/$t/"
 		echo "fuzz: $t: $(basename "$f") -> tests/fuzz/regressions/$t/"
+		# run it once more with stderr open: the broken invariant or the
+		# sanitizer's first line
+		"$bin" "$f" 2>&1 | grep -a -m 2 -E 'invariant broken|ERROR:|runtime error' |
+		    cut -c 1-300 | tee -a "$log"
 		rm -f "$f"
 		found=$((found + 1))
 	done
