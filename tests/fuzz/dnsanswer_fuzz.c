@@ -11,16 +11,19 @@
  * two more bytes of length). When the input runs out, queries get
  * NXDOMAIN. The first byte picks one of the configurations and the
  * client's address. One connection asks the DNSBLs and decides; one
- * message with fixed links asks the SURBLs; then single queries of every
- * decoded type. Invariants: results within RG_DNS_MAX_RRS and
- * RG_DNS_MAX_ANSWER, decoded names printable, TXT no longer than its
- * rdata, and no listing, reply or added header out of order.
+ * message with fixed links asks the SURBLs; a DKIM key lookup turns TXT
+ * answers into the reply packet libopendkim parses (dkim_dns.c); then
+ * single queries of every decoded type. Invariants: results within
+ * RG_DNS_MAX_RRS and RG_DNS_MAX_ANSWER, decoded names printable, TXT no
+ * longer than its rdata, a reply packet that walks to its exact length,
+ * and no listing, reply or added header out of order.
  */
 #include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "dkim.h"
 #include "dns.h"
 #include "dnsbl.h"
 #include "msgscan.h"
@@ -237,6 +240,56 @@ da_surbl(struct rg_conn *c)
 	rg_verdict_clear(&v);
 }
 
+/* da_packet_name - the length of the name at off (a pointer ends it), or 0 */
+static size_t
+da_packet_name(const unsigned char *p, size_t len, size_t off)
+{
+	size_t start = off;
+
+	while (off < len) {
+		if ((p[off] & 0xc0) == 0xc0)
+			return off + 2 <= len ? off + 2 - start : 0;
+		if (p[off] == 0)
+			return off + 1 - start;
+		if (p[off] > 63)
+			return 0;
+		off += 1 + p[off];
+	}
+	return 0;
+}
+
+/* da_dkim - the DKIM key lookup: a reply packet that walks to its length */
+static void
+da_dkim(void)
+{
+	unsigned char buf[8192];
+	size_t len = 0, off = 12, n;
+	unsigned ancount;
+
+	if (rg_dkim_resolver_lookup(NULL, "sel._domainkey.example.org", buf,
+	    sizeof(buf), &len) != RG_DKIM_DNS_ANSWER)
+		return;
+	FUZZ_CHECK(len >= 12 && len <= sizeof(buf), "reply of %zu bytes", len);
+	ancount = (unsigned)buf[6] << 8 | buf[7];
+	FUZZ_CHECK(ancount > 0, "an answer without records");
+	FUZZ_CHECK((n = da_packet_name(buf, len, off)) > 0, "bad question name");
+	off += n + 4;
+	for (unsigned i = 0; i < ancount; i++) {
+		size_t rdlen, end;
+
+		FUZZ_CHECK((n = da_packet_name(buf, len, off)) > 0 &&
+		    off + n + 10 <= len, "record %u: bad owner", i);
+		off += n + 10;
+		rdlen = (size_t)buf[off - 2] << 8 | buf[off - 1];
+		end = off + rdlen;
+		FUZZ_CHECK(end <= len, "record %u: rdata past the end", i);
+		while (off < end)
+			off += 1 + buf[off];
+		FUZZ_CHECK(off == end, "record %u: strings do not fill rdata", i);
+	}
+	FUZZ_CHECK(off == len, "%zu bytes of %zu walked", off, len);
+}
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -255,6 +308,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	c = da_dnsbl(da_conf[pick >> 6], pick);
 	da_surbl(c);
 	rg_conn_free(c);
+	da_dkim();
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]) && da_n > 0; i++) {
 		rg_dns_query(da_dns, "x.test", types[i], 100, &r);
 		da_check_result(&r, types[i]);
