@@ -185,8 +185,16 @@ $(BUILD)/tests/fuzz/%_fuzz: $(BUILD)/tests/fuzz/%_fuzz.o $(LIBPOLICY)
 fuzz-bins: $(FUZZ_BIN)
 .SECONDARY: $(FUZZ_OBJ)
 
+# the replays alone (check runs them with the unit tests); a failure shows
+# the end of the target's log, where the input and the problem are named
 check-fuzz: all
-	$(Q)for t in $(REPLAY_BIN); do echo "== $$t"; $$t || exit 1; done
+	$(Q)rc=0; for t in $(REPLAY_BIN); do \
+		if $$t >$$t.out 2>$$t.stderr; then \
+			echo "$$(basename $$t): $$(tail -n 1 $$t.out)"; \
+		else \
+			cat $$t.out; tail -n 20 $$t.stderr; rc=1; \
+		fi; \
+	done; exit $$rc
 
 # FUZZ_TIME seconds per target; FUZZ_TARGETS names some ("address conf")
 FUZZ_TIME ?= 600
