@@ -10,6 +10,12 @@
 #   make lint         forbidden calls, cppcheck
 #   make bench        build tests/bench/milterload, run the benchmark suite
 #                     (not part of check; see BENCHMARKS.md)
+#   make check-fuzz   replay the fuzz corpora and crash reproducers
+#                     (tests/fuzz/; check does it for each build)
+#   make fuzz         clang + libFuzzer: fuzz each target FUZZ_TIME seconds
+#                     (default 600), FUZZ_TARGETS="address conf ..." to
+#                     choose; new inputs go to build-fuzz/corpus/, crashes
+#                     to tests/fuzz/regressions/<target>/ (and it fails)
 #
 # BUILD names the build directory; SAN=1 builds with ASan + UBSan.
 
@@ -42,15 +48,26 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+# FUZZ=1 (make fuzz, with CC=clang): the library instrumented for libFuzzer
+ifeq ($(FUZZ),1)
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
 
 POLICY_SRC = $(wildcard policy/*.c)
 MILTER_SRC = $(wildcard milter/*.c)
 UNIT_SRC = $(wildcard tests/unit/*_test.c)
 AUDIT_SRC = $(wildcard tools/audit/*.c)
+FUZZ_SRC = $(wildcard tests/fuzz/*_fuzz.c)
 
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
+FUZZ_OBJ = $(FUZZ_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay.o
+# each target linked with the replay driver (every build), or with
+# libFuzzer (make fuzz)
+REPLAY_BIN = $(FUZZ_SRC:tests/fuzz/%_fuzz.c=$(BUILD)/tests/fuzz/%_replay)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 LIBPOLICY = $(BUILD)/libpolicy.a
 # the relay-abuse list is compiled into relayguard-audit
 AUDIT_GEN = $(BUILD)/gen/audit_battery.c
@@ -65,14 +82,14 @@ POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
 .PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
-	install lint clean distclean
+	check-fuzz fuzz fuzz-bins install lint clean distclean
 
 ifeq ($(wildcard config.mk),)
 all: config.mk
 	$(MAKE) all
 else
 all: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl \
-	$(UNIT_BIN) $(BUILD)/tools/mkconf
+	$(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tools/mkconf
 endif
 
 # the shipped default configuration, generated from the parameter tables
@@ -152,6 +169,41 @@ $(BUILD)/tests/unit/ratelimit_test $(BUILD)/tests/unit/greylist_test \
 $(BUILD)/tests/unit/lockout_test $(BUILD)/tests/unit/kvadmin_test: \
 	tests/unit/limits_fixture.h
 
+# Fuzz targets: tests/fuzz/<name>_fuzz.c, seeds in tests/fuzz/corpus/<name>/
+$(BUILD)/tests/fuzz/%.o: ALL_CFLAGS += -Ipolicy
+
+$(BUILD)/tests/fuzz/%_replay: $(BUILD)/tests/fuzz/%_fuzz.o \
+		$(BUILD)/tests/fuzz/replay.o $(LIBPOLICY)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
+
+$(BUILD)/tests/fuzz/%_fuzz: $(BUILD)/tests/fuzz/%_fuzz.o $(LIBPOLICY)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ $(POLICY_LIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ)
+
+# the replays alone (check runs them with the unit tests); a failure shows
+# the end of the target's log, where the input and the problem are named
+check-fuzz: all
+	$(Q)rc=0; for t in $(REPLAY_BIN); do \
+		if $$t >$$t.out 2>$$t.stderr; then \
+			echo "$$(basename $$t): $$(tail -n 1 $$t.out)"; \
+		else \
+			cat $$t.out; tail -n 20 $$t.stderr; rc=1; \
+		fi; \
+	done; exit $$rc
+
+# FUZZ_TIME seconds per target; FUZZ_TARGETS names some ("address conf")
+FUZZ_TIME ?= 600
+FUZZ_TARGETS ?=
+fuzz: config.mk
+	$(MAKE) BUILD=build-fuzz CC=clang FUZZ=1 fuzz-bins
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+		tests/fuzz/fuzz.sh build-fuzz
+
 # Benchmarks: never part of check. BENCH_ARGS selects parts (e2e, load,
 # memory, scaling); ROUNDS, MESSAGES, SESSIONS, SIZES tune them.
 .PHONY: bench bench-tools
@@ -212,10 +264,10 @@ lint:
 	tools/lint.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
--include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d) \
+-include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d) \
 	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d $(BUILD)/relayguardctl.d

@@ -8,7 +8,6 @@
  */
 #include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 #include "authres.h"
 #include "session.h"
@@ -83,28 +82,31 @@ authres_skip_cfws(const char *p)
 	return p;
 }
 
+/*
+ * rg_authres_is_ours - compared in place, without a copy: an id of any
+ * length, and no prefix of a longer one, matches
+ */
 int
 rg_authres_is_ours(const char *value, const char *authserv_id)
 {
-	char id[256];
-	size_t n = 0;
-	const char *p = authres_skip_cfws(value);
+	const char *p = authres_skip_cfws(value), *want = authserv_id;
 
 	if (*authserv_id == '\0')
 		return 0;
 	if (*p == '"') {
-		for (p++; *p && *p != '"' && n + 1 < sizeof(id); p++) {
+		for (p++; *p != '"'; p++, want++) {
+			if (*p == '\0')
+				return 0;	/* unterminated quoted-string */
 			if (*p == '\\' && p[1] != '\0')
 				p++;
-			id[n++] = *p;
+			/* also ends at the end of want: *p is no NUL */
+			if (tolower((unsigned char)*p) != tolower((unsigned char)*want))
+				return 0;
 		}
-		if (*p != '"')
-			return 0;
-	} else {
-		for (; *p && authres_token_char((unsigned char)*p) && *p != ';' &&
-		    n + 1 < sizeof(id); p++)
-			id[n++] = *p;
+		return *want == '\0';
 	}
-	id[n] = '\0';
-	return n > 0 && strcasecmp(id, authserv_id) == 0;
+	for (; authres_token_char((unsigned char)*p); p++, want++)
+		if (tolower((unsigned char)*p) != tolower((unsigned char)*want))
+			return 0;
+	return *want == '\0';
 }

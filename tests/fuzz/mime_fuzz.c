@@ -4,13 +4,9 @@
  * sizes come from the first input byte; small caps on every other run so
  * that the cap paths are fuzzed too.
  *
- * Build and run (clang, libclang-rt-14-dev):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -Ipolicy -o mime_fuzz tests/fuzz/mime_fuzz.c policy/mime.c \
- *     policy/mimecte.c policy/mimehdr.c policy/uri.c policy/urihost.c \
- *     policy/htmlent.c policy/msgscan.c policy/buf.c policy/xalloc.c \
- *     policy/log.c -lpsl -lidn2 -lpthread
- *   ./mime_fuzz -max_len=65536 tests/data/mime
+ * Seeds: tests/data/mime (tests/fuzz/corpus/mime links there). `make fuzz
+ * FUZZ_TARGETS=mime` builds and runs it; every build replays the seeds
+ * and tests/fuzz/regressions/mime (see tests/fuzz/README.md).
  */
 #include <stddef.h>
 #include <stdint.h>

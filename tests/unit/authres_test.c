@@ -3,6 +3,7 @@
  * writes (golden strings, RFC 8601) and the matcher that finds forged
  * headers claiming our authserv-id (RFC 8601 s5).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,4 +102,35 @@ test_is_ours(void)
 	RGT_INTEQ(rg_authres_is_ours("; none", ""), 0);
 }
 
-RGT_MAIN(test_format, test_pvalue, test_is_ours)
+/* ids longer than 255 octets: no prefix of a longer id is ours (found by
+ * tests/fuzz/authres_fuzz.c), and a long id still matches itself */
+static void
+test_is_ours_long(void)
+{
+	char id[301], value[320];
+
+	memset(id, 'a', 300);
+	id[300] = '\0';
+	RGT_CASE("a 300-octet id matches itself");
+	snprintf(value, sizeof(value), "%s; none", id);
+	RGT_INTEQ(rg_authres_is_ours(value, id), 1);
+	snprintf(value, sizeof(value), "\"%s\"; none", id);
+	RGT_INTEQ(rg_authres_is_ours(value, id), 1);
+
+	RGT_CASE("a longer token that starts with a 255-octet id is not ours");
+	id[255] = '\0';
+	memset(value, 'a', 256);
+	snprintf(value + 256, sizeof(value) - 256, "; none");
+	RGT_INTEQ(rg_authres_is_ours(value, id), 0);
+	value[0] = '"';
+	snprintf(value + 256, sizeof(value) - 256, "\"; none");
+	RGT_INTEQ(rg_authres_is_ours(value, id), 1);
+	value[1] = 'b';
+	RGT_INTEQ(rg_authres_is_ours(value, id), 0);
+
+	RGT_CASE("the id longer than the value's");
+	RGT_INTEQ(rg_authres_is_ours("aaa; none", id), 0);
+	RGT_INTEQ(rg_authres_is_ours("\"aaa\"; none", id), 0);
+}
+
+RGT_MAIN(test_format, test_pvalue, test_is_ours, test_is_ours_long)

@@ -1,10 +1,12 @@
 #!/bin/sh
-# run.sh BUILD - run every unit test binary in BUILD/tests/unit and sum up.
+# run.sh BUILD - run every unit test binary in BUILD/tests/unit, and the
+# replay of each fuzz target's corpus and crash reproducers
+# (BUILD/tests/fuzz/*_replay, see tests/fuzz/replay.c), and sum up.
 # Ends with the line "N passed, N failed"; exits 1 when any test failed.
 build=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 passed=0 failed=0
-for t in "$build"/tests/unit/*_test; do
+for t in "$build"/tests/unit/*_test "$build"/tests/fuzz/*_replay; do
 	[ -x "$t" ] || continue
 	out=$("$t" 2>"$t.stderr")
 	rc=$?
