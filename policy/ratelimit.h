@@ -148,4 +148,18 @@ void rg_ratelimit_close(struct rg_conn *c);
 /* rg_limits_free - release c->limits (rg_conn_free calls it) */
 void rg_limits_free(struct rg_conn *c);
 
+/*
+ * Session slots the store failed to take back at close (ratelimit_slots.c).
+ * rg_ratelimit_slot_defer - owe one slot of key, to be counted down later
+ * with ttl_ms; 0, or -1 when too many keys are owed (it then expires by
+ * itself). rg_ratelimit_slots_retry - count the owed slots down in kv
+ * (the housekeeping thread, every second); returns how many keys are
+ * still owed. rg_ratelimit_slots_owed - slots owed now.
+ * rg_ratelimit_slots_clear - forget them (tests). Thread-safe.
+ */
+int rg_ratelimit_slot_defer(const char *key, long long ttl_ms);
+size_t rg_ratelimit_slots_retry(struct rg_kv *kv);
+size_t rg_ratelimit_slots_owed(void);
+void rg_ratelimit_slots_clear(void);
+
 #endif
