@@ -83,7 +83,7 @@ rss_kb() {
 # check_alive CASE - relayguard runs and stays below the memory bound
 check_alive() {
 	local rss
-	rg__alive "$RG_MILTER_PID" || rg_fail "$1: relayguard died"
+	[ -n "$(rg_milter_pid)" ] || rg_fail "$1: relayguard died"
 	rss=$(rss_kb VmRSS)
 	[ "$rss" -lt "$RSS_LIMIT_KB" ] ||
 		rg_fail "$1: relayguard VmRSS ${rss} kB >= ${RSS_LIMIT_KB} kB"
