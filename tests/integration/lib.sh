@@ -299,7 +299,8 @@ rg_sink_grep() {
 rg__redis_try() {
 	rg__bg "$T/redis.log" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
 		--save '' --appendonly no --daemonize no --dir "$T/redis" \
-		--pidfile "$T/redis.pid" --logfile "$T/redis.log" --databases 16
+		--pidfile "$T/redis.pid" --logfile "$T/redis.log" --databases 16 \
+		--enable-debug-command local
 	REDIS_PID=$RG__LASTPID
 	export REDIS_PID
 	rg__wait_listen "$REDIS_PORT" "$REDIS_PID" 5 && return 0
@@ -339,8 +340,12 @@ rg_redis_start() {
 }
 
 # rg_redis_slow SECONDS - make the test redis answer nobody for SECONDS
-# (DEBUG SLEEP blocks its one command thread); returns at once.
+# (DEBUG SLEEP blocks its one command thread); returns at once. Redis 7
+# takes DEBUG only with enable-debug-command, which the harness sets.
 rg_redis_slow() {
+	local out
+	out=$(rg_redis DEBUG SLEEP 0 2>&1)
+	[ "$out" = OK ] || rg_fail "redis refuses DEBUG SLEEP: $out"
 	rg_redis DEBUG SLEEP "$1" >/dev/null 2>&1 &
 	RG__PIDS+=" $!"
 }
