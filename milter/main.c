@@ -38,6 +38,7 @@
 #include "../policy/dns.h"
 #include "../policy/kv.h"
 #include "../policy/log.h"
+#include "../policy/ratelimit.h"
 #include "../policy/settings.h"
 #include "../policy/uri.h"
 #include "../policy/strutil.h"
@@ -593,6 +594,9 @@ main(int argc, char **argv)
 	alert = rg_alert_free(alert);
 	rg_control_stop();
 	rg_housekeep_stop();
+	/* sessions still open will not close in time: their slots go back
+	 * now, with those the store owes */
+	rg_ratelimit_slots_shutdown(kv);
 	/* libmilter does not wait for its session threads: let them finish
 	 * their store calls before the store goes */
 	rg_kv_set_default(NULL);

@@ -609,6 +609,41 @@ test_slots_owed(void)
 	lf_close(&f);
 }
 
+static void
+test_slots_shutdown(void)
+{
+	struct lf f;
+	struct rg_verdict v;
+	struct rg_conn *c[2];
+
+	RGT_CASE("at exit, the slots of sessions still open go back");
+	if (lf_open(&f, "max_connections_per_client = 5\nlog_level = error\n") < 0)
+		return;
+	rg_verdict_init(&v);
+	RGT_INTEQ(connect_from(&c[0], "192.0.2.8", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(connect_from(&c[1], "192.0.2.8", &v), RG_ACT_CONTINUE);
+	/* a session of another host on the same store */
+	RGT_INTEQ(rg_kv_incr(f.kv, "slot:192.0.2.8", 1, RG_KV_NOLIMIT, 3600000,
+	    NULL, NULL), RG_KV_OK);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 3);
+	rg_ratelimit_slots_shutdown(f.kv);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	RGT_CASE("a session closing after that gives nothing back twice");
+	rg_ratelimit_close(c[0]);
+	rg_conn_free(c[0]);
+	rg_conn_free(c[1]);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	RGT_INTEQ(rg_ratelimit_slots_owed(), 0);
+	RGT_CASE("and one taken after that is given back at its close");
+	RGT_INTEQ(connect_from(&c[0], "192.0.2.8", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 2);
+	rg_conn_free(c[0]);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	rg_verdict_clear(&v);
+	rg_ratelimit_slots_clear();
+	lf_close(&f);
+}
+
 /* fill - the memory store full of values that never expire */
 static void
 fill(struct lf *f)
@@ -710,4 +745,4 @@ test_hold(void)
 
 RGT_MAIN(test_hold, test_rule_parse, test_rates, test_conf, test_keys, test_messages,
     test_windows_actions, test_recipients_classes, test_connections,
-    test_failure, test_log_once, test_slots_owed)
+    test_failure, test_log_once, test_slots_owed, test_slots_shutdown)
