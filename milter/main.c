@@ -464,7 +464,7 @@ main(int argc, char **argv)
 	const char *spec, *pidfile;
 	pthread_t milter_tid, reload_tid;
 	sigset_t set;
-	int ready_fd = -1, sig, ctl_fd = -1;
+	int ready_fd = -1, sig, ctl_fd = -1, quiesced;
 	char ctlpath[108] = "";
 
 	main_parse_args(argc, argv);
@@ -594,13 +594,14 @@ main(int argc, char **argv)
 	alert = rg_alert_free(alert);
 	rg_control_stop();
 	rg_housekeep_stop();
-	/* sessions still open will not close in time: their slots go back
-	 * now, with those the store owes */
-	rg_ratelimit_slots_shutdown(kv);
 	/* libmilter does not wait for its session threads: let them finish
 	 * their store calls before the store goes */
 	rg_kv_set_default(NULL);
-	if (rg_kv_quiesce(RG_KV_QUIESCE_MS) < 0)
+	quiesced = rg_kv_quiesce(RG_KV_QUIESCE_MS) == 0;
+	/* no session takes or gives a slot now; those still open will not
+	 * close in time: their slots go back, with those the store owes */
+	rg_ratelimit_slots_shutdown(kv);
+	if (!quiesced)
 		rg_log_warn("counter store still in use at exit; not freed");
 	else
 		rg_kv_free(kv);
