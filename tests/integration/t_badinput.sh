@@ -13,11 +13,11 @@
 # code expected for that input (EXPECT below). Each gets exactly one
 # summary line in relayguard's log. After each, relayguard still runs, and
 # its resident memory (VmRSS, and VmHWM at the end) stays below
-# RG_RSS_LIMIT_KB (64 MiB). A plain message at the end is delivered with
-# relayguard's Authentication-Results: it still answers.
+# RG_RSS_LIMIT_KB (64 MiB; 256 MiB for a sanitizer build). A plain
+# message at the end is delivered with relayguard's
+# Authentication-Results: it still answers.
 . "$(dirname "$0")/lib.sh"
 
-RSS_LIMIT_KB=${RG_RSS_LIMIT_KB:-65536}
 PROBE="/usr/bin/python3 $RG_TOP_DIR/tests/integration/smtp_probe.py"
 CLIENT=192.0.2.44
 
@@ -69,6 +69,14 @@ smtpd_recipient_limit = 1000
 default_destination_recipient_limit = 1000
 local_header_rewrite_clients ='
 rg_harness_start
+# a sanitizer build keeps shadow memory and a quarantine of freed blocks:
+# its bound is 256 MiB (a run peaked at 83 MB where the plain build
+# peaked at 15 MB)
+if grep -qa __asan_init "$RG_BIN"; then
+	RSS_LIMIT_KB=${RG_RSS_LIMIT_KB:-262144}
+else
+	RSS_LIMIT_KB=${RG_RSS_LIMIT_KB:-65536}
+fi
 
 start=$(date +%s)
 /usr/bin/python3 "$RG_TOP_DIR/tests/integration/badmail.py" "$T/in" >"$T/cases" ||
