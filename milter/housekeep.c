@@ -12,6 +12,7 @@
 #include "../policy/blocklist.h"
 #include "../policy/conf.h"
 #include "../policy/log.h"
+#include "../policy/ratelimit.h"
 #include "../policy/settings.h"
 #include "housekeep.h"
 
@@ -37,6 +38,9 @@ hk_round(long long now, long long *next_sweep, long long *next_block)
 {
 	struct rg_conf *conf;
 
+	/* session slots the store failed to take back: try every round */
+	if (rg_ratelimit_slots_owed() > 0)
+		(void)rg_ratelimit_slots_retry(hk_kv);
 	if (now >= *next_sweep) {
 		rg_kv_sweep(hk_kv);
 		*next_sweep = now + RG_HOUSEKEEP_SWEEP * 1000;

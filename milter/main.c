@@ -40,6 +40,7 @@
 #include "../policy/dns.h"
 #include "../policy/kv.h"
 #include "../policy/log.h"
+#include "../policy/ratelimit.h"
 #include "../policy/settings.h"
 #include "../policy/uri.h"
 #include "../policy/strutil.h"
@@ -561,6 +562,8 @@ main_wait(const sigset_t *set)
 static void
 main_stop(struct main_services *sv)
 {
+	int quiesced;
+
 	smfi_stop();
 	pthread_join(sv->milter_tid, NULL);
 	sv->mhttp = rg_metrics_http_stop(sv->mhttp);
@@ -572,7 +575,11 @@ main_stop(struct main_services *sv)
 	/* libmilter does not wait for its session threads: let them finish
 	 * their store calls before the store goes */
 	rg_kv_set_default(NULL);
-	if (rg_kv_quiesce(RG_KV_QUIESCE_MS) < 0)
+	quiesced = rg_kv_quiesce(RG_KV_QUIESCE_MS) == 0;
+	/* no session takes or gives a slot now; those still open will not
+	 * close in time: their slots go back, with those the store owes */
+	rg_ratelimit_slots_shutdown(sv->kv);
+	if (!quiesced)
 		rg_log_warn("counter store still in use at exit; not freed");
 	else
 		rg_kv_free(sv->kv);

@@ -197,23 +197,41 @@ content_blocked(struct rg_conn *c, const struct rg_msgscan_name *nm,
 		    shown, nm->path);
 }
 
+/* content_caps_note - log which decoder caps left parts unread */
+static void
+content_caps_note(const struct rg_conn *c, unsigned flags)
+{
+	static const struct {
+		unsigned flag;
+		const char *name;
+	} caps[] = {
+		{ RG_MIME_F_DEPTH, "mime_max_depth" },
+		{ RG_MIME_F_PARTS, "mime_max_parts" },
+		{ RG_MIME_F_NAMES, "names per part" },
+	};
+	struct rg_buf b = RG_BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (flags & caps[i].flag)
+			rg_buf_printf(&b, "%s%s", b.len ? ", " : "", caps[i].name);
+	if (b.len > 0)
+		rg_log_id(RG_LOG_NOTICE, c->id, "content: not every part was "
+		    "looked at (%s); attachment names may be missing",
+		    rg_buf_cstr(&b));
+	rg_buf_release(&b);
+}
+
 /* content_attachments - every file name of every part */
 static void
 content_attachments(struct rg_conn *c, struct rg_verdict *v)
 {
 	const struct rg_content_conf *cc = &c->conf->content;
 	const struct rg_msgscan *s = c->msg->scan;
-	const struct rg_mime_stats *st = rg_msgscan_stats(s);
 	struct rg_buf tag = RG_BUF_INIT;
 	char ext[RG_CONTENT_EXT_MAX + 1];
 	size_t n = rg_msgscan_nnames(s);
 
-	if (st->flags & (RG_MIME_F_DEPTH | RG_MIME_F_PARTS | RG_MIME_F_NAMES))
-		rg_log_id(RG_LOG_NOTICE, c->id, "content: not every part was "
-		    "looked at (%s%s%s); attachment names may be missing",
-		    st->flags & RG_MIME_F_DEPTH ? " mime_max_depth" : "",
-		    st->flags & RG_MIME_F_PARTS ? " mime_max_parts" : "",
-		    st->flags & RG_MIME_F_NAMES ? " names per part" : "");
+	content_caps_note(c, rg_msgscan_stats(s)->flags);
 	for (size_t i = 0; i < n && !rg_verdict_is_final(v); i++) {
 		const struct rg_msgscan_name *nm = rg_msgscan_name(s, i);
 

@@ -13,8 +13,11 @@
  *
  * Concurrency: a slot (slot:<address>, rg_kv_incr with a limit and an
  * expiry) is taken at CONNECT and given back at close; slot_held makes the
- * give-back happen once, and the expiry bounds a lost close. When the
- * store fails, rg_kv_failure says open (skip) or tempfail (451 4.7.0).
+ * give-back happen once, and the expiry bounds a lost close. A give-back
+ * the store fails is tried again later, and the slots of sessions still
+ * open when the daemon stops are given back then (ratelimit_slots.c).
+ * When the store fails at a check, rg_kv_failure says open (skip) or
+ * tempfail (451 4.7.0).
  * Public: see ratelimit.h. The log table is guarded by rl_seen_mu; the
  * rest works on one connection's state in its own thread.
  */
@@ -350,8 +353,10 @@ rl_slot_take(struct rg_conn *c, struct rg_kv *kv, struct rg_verdict *v)
 	    &res, &why);
 	if (st != RG_KV_OK)
 		rl_store_failed(c, kv, "ratelimit sessions", st, &why, v);
-	else if (res.allowed)
+	else if (res.allowed) {
 		l->slot_held = 1;
+		rg_ratelimit_slot_held(l->slot_key, rc->slot_ttl);
+	}
 	else {
 		if (rg_ratelimit_log_due(l->slot_key, RL_SLOT_LOG_WINDOW,
 		    rg_limits_now()))
@@ -422,13 +427,18 @@ rl_slot_release(struct rg_conn *c, struct rg_limits_conn *l)
 	if (!l->slot_held)
 		return;
 	l->slot_held = 0;
+	/* given back already, with the rest, when the daemon stopped */
+	if (!rg_ratelimit_slot_unheld(l->slot_key))
+		return;
 	if ((kv = rg_kv_hold()) == NULL)
 		return;
 	if (rg_kv_incr(kv, l->slot_key, -1, RG_KV_NOLIMIT,
 	    c->conf->ratelimit.slot_ttl, NULL, &why) != RG_KV_OK)
 		rg_log_id(RG_LOG_WARN, c->id, "ratelimit: cannot give back the "
-		    "session slot %s (%s); it expires by itself", l->slot_key,
-		    rg_buf_cstr(&why));
+		    "session slot %s (%s); %s", l->slot_key, rg_buf_cstr(&why),
+		    rg_ratelimit_slot_defer(l->slot_key,
+		    c->conf->ratelimit.slot_ttl) == 0 ?
+		    "trying again" : "it expires by itself");
 	rg_kv_unhold(kv);
 	rg_buf_release(&why);
 }

@@ -148,4 +148,26 @@ void rg_ratelimit_close(struct rg_conn *c);
 /* rg_limits_free - release c->limits (rg_conn_free calls it) */
 void rg_limits_free(struct rg_conn *c);
 
+/*
+ * Session slots this process holds, and those the store failed to take
+ * back at close (ratelimit_slots.c). Thread-safe.
+ * rg_ratelimit_slot_held - a session took a slot of key (ttl_ms: its
+ * expiry). rg_ratelimit_slot_unheld - the session closes: 1 when the
+ * caller must give the slot back, 0 when it was given back already.
+ * rg_ratelimit_slot_defer - owe one slot of key, to be counted down later;
+ * 0, or -1 when too many keys are owed (it then expires by itself).
+ * rg_ratelimit_slots_retry - count the owed slots down in kv (the
+ * housekeeping thread, every second); returns how many keys are still
+ * owed. rg_ratelimit_slots_shutdown - at exit: give back every slot held
+ * or owed. rg_ratelimit_slots_owed - slots owed now.
+ * rg_ratelimit_slots_clear - forget everything (tests).
+ */
+void rg_ratelimit_slot_held(const char *key, long long ttl_ms);
+int rg_ratelimit_slot_unheld(const char *key);
+int rg_ratelimit_slot_defer(const char *key, long long ttl_ms);
+size_t rg_ratelimit_slots_retry(struct rg_kv *kv);
+void rg_ratelimit_slots_shutdown(struct rg_kv *kv);
+size_t rg_ratelimit_slots_owed(void);
+void rg_ratelimit_slots_clear(void);
+
 #endif

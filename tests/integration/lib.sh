@@ -32,8 +32,11 @@
 #   RG_KEEP=1             keep $T after the test even when it passed
 #   rg_dns_add RR         add an unbound local-data record
 #   rg_dns_add_zone_cfg L add a raw unbound server: line
+#   rg_dns_servfail_zone Z  unbound answers SERVFAIL for zone Z
 # At any time:
 #   rg_port VAR           set VAR to a free port no other service here uses
+#   rg_redis_stop, rg_redis_kill, rg_redis_start, rg_redis_slow SECONDS
+#   rg_dns_stop, rg_dns_start   stop/restart unbound on the same port
 #   rg_at_stop CMD        run CMD (eval) first in rg_harness_stop, also on
 #                         failure and on signals: stop what the test started
 #   RG_EXTRA_LOGS         more files rg_fail shows the tail of
@@ -58,6 +61,7 @@ esac
 
 RG__DNS_DATA=""     # collected rg_dns_add records
 RG__DNS_CFG=""      # collected rg_dns_add_zone_cfg lines
+RG__DNS_FWD=""      # forward-zone: clauses (rg_dns_servfail_zone)
 RG__PIDS=""         # every background pid we started
 RG__PORTS=""        # ports handed out by this harness
 RG__STOPPED=0
@@ -291,20 +295,59 @@ rg_sink_grep() {
 
 # ---------------------------------------------------------------- redis
 
+# rg__redis_try - start redis-server on $REDIS_PORT; status 0 when it listens
+rg__redis_try() {
+	rg__bg "$T/redis.log" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
+		--save '' --appendonly no --daemonize no --dir "$T/redis" \
+		--pidfile "$T/redis.pid" --logfile "$T/redis.log" --databases 16 \
+		--enable-debug-command local
+	REDIS_PID=$RG__LASTPID
+	export REDIS_PID
+	rg__wait_listen "$REDIS_PORT" "$REDIS_PID" 5 && return 0
+	rg__kill_wait "$REDIS_PID" 2
+	return 1
+}
+
 rg__start_redis() {
 	mkdir -p "$T/redis"
 	for _ in 1 2 3; do
 		rg__pick_port || rg_fail "no free port for redis"
 		REDIS_PORT=$RG__PORT
-		rg__bg "$T/redis.log" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-			--save '' --appendonly no --daemonize no --dir "$T/redis" \
-			--pidfile "$T/redis.pid" --logfile "$T/redis.log" --databases 16
-		REDIS_PID=$RG__LASTPID
-		rg__wait_listen "$REDIS_PORT" "$REDIS_PID" 5 && { export REDIS_PORT REDIS_PID; return 0; }
-		rg__kill_wait "$REDIS_PID" 2
+		export REDIS_PORT
+		rg__redis_try && return 0
 	done
 	rg_tail "$T/redis.log"
 	rg_fail "redis-server did not start"
+}
+
+# rg_redis_stop - SIGTERM the test redis and wait (5 s, then SIGKILL).
+rg_redis_stop() {
+	rg__kill_wait "$REDIS_PID" 5
+}
+
+# rg_redis_kill - SIGKILL the test redis: no clean-up, no goodbye.
+rg_redis_kill() {
+	kill -KILL "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+	return 0
+}
+
+# rg_redis_start - start the test redis again on the same port, empty (it
+# keeps nothing on disk), and wait until it listens.
+rg_redis_start() {
+	rg__alive "$REDIS_PID" && rg_fail "redis already runs as pid $REDIS_PID"
+	rg__redis_try || { rg_tail "$T/redis.log"; rg_fail "redis did not restart on port $REDIS_PORT"; }
+}
+
+# rg_redis_slow SECONDS - make the test redis answer nobody for SECONDS
+# (DEBUG SLEEP blocks its one command thread); returns at once. Redis 7
+# takes DEBUG only with enable-debug-command, which the harness sets.
+rg_redis_slow() {
+	local out
+	out=$(rg_redis DEBUG SLEEP 0 2>&1)
+	[ "$out" = OK ] || rg_fail "redis refuses DEBUG SLEEP: $out"
+	rg_redis DEBUG SLEEP "$1" >/dev/null 2>&1 &
+	RG__PIDS+=" $!"
 }
 
 # rg_redis ARGS... - redis-cli against the test redis.
@@ -345,27 +388,58 @@ EOF
 			if [ -n "$line" ]; then printf "\\tlocal-data: '%s'\\n" "$line"; fi
 		done
 		printf 'remote-control:\n\tcontrol-enable: no\n'
+		printf '%s' "$RG__DNS_FWD"
 	} >"$T/unbound.conf"
+}
+
+# rg__unbound_try - start unbound with $T/unbound.conf; 0 when it listens
+rg__unbound_try() {
+	rg__bg "$T/unbound.out" unbound -d -c "$T/unbound.conf"
+	DNS_PID=$RG__LASTPID
+	export DNS_PID
+	# unbound binds UDP first, then TCP: wait for the latter.
+	rg__wait_listen "$DNS_PORT" "$DNS_PID" 5 tcp && return 0
+	rg__kill_wait "$DNS_PID" 2
+	return 1
 }
 
 rg__start_unbound() {
 	for _ in 1 2 3; do
 		rg__pick_port || rg_fail "no free port for unbound"
 		DNS_PORT=$RG__PORT
+		export DNS_PORT
 		rg__write_unbound_conf
 		if ! unbound-checkconf "$T/unbound.conf" >"$T/unbound-check.out" 2>&1; then
 			cat "$T/unbound-check.out" >&2
 			rg_fail "unbound.conf rejected (see $T/unbound.conf)"
 		fi
-		rg__bg "$T/unbound.out" unbound -d -c "$T/unbound.conf"
-		DNS_PID=$RG__LASTPID
-		# unbound binds UDP first, then TCP: wait for the latter.
-		rg__wait_listen "$DNS_PORT" "$DNS_PID" 5 tcp && { export DNS_PORT DNS_PID; return 0; }
-		rg__kill_wait "$DNS_PID" 2
+		rg__unbound_try && return 0
 	done
 	rg_tail "$T/unbound.log"
 	rg_tail "$T/unbound.out"
 	rg_fail "unbound did not start"
+}
+
+# rg_dns_stop - stop the test unbound: queries to $DNS_PORT go unanswered
+# (the port is closed).
+rg_dns_stop() {
+	rg__kill_wait "$DNS_PID" 5
+}
+
+# rg_dns_start - start the test unbound again, same port and zones.
+rg_dns_start() {
+	rg__alive "$DNS_PID" && rg_fail "unbound already runs as pid $DNS_PID"
+	rg__unbound_try || { rg_tail "$T/unbound.log"; rg_fail "unbound did not restart on port $DNS_PORT"; }
+}
+
+# rg_dns_servfail_zone ZONE - have unbound answer SERVFAIL for ZONE and
+# every name below it (before rg_harness_start): the zone is forwarded to
+# a port where nothing listens, so unbound's upstream fails.
+rg_dns_servfail_zone() {
+	local p
+	rg_port p
+	RG__DNS_CFG+="local-zone: \"$1.\" transparent"$'\n'
+	RG__DNS_FWD+="forward-zone:"$'\n\t'"name: \"$1.\""$'\n\t'"forward-addr: 127.0.0.1@$p"$'\n'
 }
 
 # rg_dig ARGS... - dig against the test unbound (needs bind9-dnsutils).

@@ -31,16 +31,6 @@ refused_with() { # CODE - the last message was refused with CODE
 	rg_assert_contains -F "$T/last.out" "<** $2"
 	refused=$((refused + 1))
 }
-redis_stop() {
-	rg__kill_wait "$REDIS_PID" 5
-}
-redis_start() {
-	rg__bg "$T/redis.log" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-		--save '' --appendonly no --daemonize no --dir "$T/redis" \
-		--pidfile "$T/redis.pid" --logfile "$T/redis.log" --databases 16
-	REDIS_PID=$RG__LASTPID
-	rg__wait_listen "$REDIS_PORT" "$REDIS_PID" 5 || rg_fail "redis did not restart"
-}
 
 # 1. up
 send 192.0.2.60 || rg_fail "phase 1: message 1 refused"
@@ -48,7 +38,7 @@ send 192.0.2.60 || rg_fail "phase 1: message 2 refused"
 rg_wait_sink 2
 
 # 2. down, tempfail
-redis_stop
+rg_redis_stop
 for i in 1 2 3; do
 	refused_with 192.0.2.60 '451 4.7.0'
 done
@@ -56,7 +46,7 @@ grep -q 'kv: ratelimit .*: counter store unavailable (.*); failure mode tempfail
 	"$T/relayguard.log" || rg_fail "no failure-mode line in the log"
 
 # 3. up again: a fresh Redis, the limit as before
-redis_start
+rg_redis_start
 sleep 0.5
 for i in 1 2 3; do
 	send 192.0.2.60 || rg_fail "phase 3: message $i refused: $(tail -3 "$T/last.out")"
@@ -68,7 +58,7 @@ rg_wait_sink 5
 sed -i 's/^redis_failure_mode = tempfail$/redis_failure_mode = open/' "$T/relayguard.conf"
 rg_milter_reload
 rg_wait_log 'reloaded configuration' 10
-redis_stop
+rg_redis_stop
 send 192.0.2.60 || rg_fail "phase 4: message 1 refused in open mode"
 send 192.0.2.60 || rg_fail "phase 4: message 2 refused in open mode"
 rg_wait_sink 7
@@ -78,5 +68,5 @@ grep -q 'failure mode open: limit skipped' "$T/relayguard.log" ||
 # every message accounted for: 11 sent, 7 delivered, 4 refused with a code
 [ $((refused + $(rg_sink_count))) = 11 ] || rg_fail "refused $refused + delivered $(rg_sink_count) != 11"
 rg_wait_queue_empty 10
-redis_start	# for a clean stop
+rg_redis_start	# for a clean stop
 echo ok

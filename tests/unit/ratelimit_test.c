@@ -533,6 +533,117 @@ test_connections(void)
 	lf_close(&f);
 }
 
+/* down_store - a Redis store where nothing listens (port 1 refuses) */
+static struct rg_kv *
+down_store(struct rg_conf **conf)
+{
+	struct rg_buf err = RG_BUF_INIT;
+	struct rg_kv *kv = NULL;
+
+	*conf = lf_load("kv_backend = redis\nredis_server = 127.0.0.1:1\n"
+	    "log_level = error\n", &err);
+	if (*conf != NULL)
+		kv = rg_kv_create(&(*conf)->kv, &err);
+	if (kv == NULL)
+		printf("down_store: %s\n", rg_buf_cstr(&err));
+	rg_buf_release(&err);
+	return kv;
+}
+
+static void
+test_slots_owed(void)
+{
+	struct lf f;
+	struct rg_verdict v;
+	struct rg_conn *c[3];
+	struct rg_conf *dconf = NULL;
+	struct rg_kv *down;
+
+	RGT_CASE("slots the store cannot take back at close are owed");
+	if (lf_open(&f, "max_connections_per_client = 2\nlog_level = error\n") < 0)
+		return;
+	if ((down = down_store(&dconf)) == NULL) {
+		RGT_CHECK(0, "no store to fail with");
+		rg_conf_release(dconf);
+		lf_close(&f);
+		return;
+	}
+	rg_verdict_init(&v);
+	RGT_INTEQ(connect_from(&c[0], "192.0.2.7", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(connect_from(&c[1], "192.0.2.7", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(slot_value(&f, "192.0.2.7"), 2);
+	rg_kv_set_default(down);
+	rg_ratelimit_close(c[0]);
+	rg_ratelimit_close(c[1]);
+	RGT_INTEQ(rg_ratelimit_slots_owed(), 2);
+	RGT_CASE("tried again while the store still fails: still owed");
+	RGT_INTEQ(rg_ratelimit_slots_retry(down), 1);
+	RGT_INTEQ(rg_ratelimit_slots_owed(), 2);
+	RGT_CASE("the store back: both given back in one go");
+	rg_kv_set_default(f.kv);
+	RGT_INTEQ(slot_value(&f, "192.0.2.7"), 2);
+	RGT_INTEQ(connect_from(&c[2], "192.0.2.7", &v), RG_ACT_TEMPFAIL);
+	rg_conn_free(c[2]);
+	RGT_INTEQ(rg_ratelimit_slots_retry(f.kv), 0);
+	RGT_INTEQ(rg_ratelimit_slots_owed(), 0);
+	RGT_INTEQ(slot_value(&f, "192.0.2.7"), 0);
+	RGT_CASE("and the client has its sessions again");
+	RGT_INTEQ(connect_from(&c[2], "192.0.2.7", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(slot_value(&f, "192.0.2.7"), 1);
+	RGT_CASE("owing more keys than the table holds: the rest expire");
+	for (int i = 0; i < 1100; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "slot:198.51.%d.%d", i / 256, i % 256);
+		if (rg_ratelimit_slot_defer(key, 60000) < 0)
+			break;
+	}
+	RGT_INTEQ(rg_ratelimit_slots_owed(), 1024);
+	rg_ratelimit_slots_clear();
+	RGT_INTEQ(rg_ratelimit_slots_owed(), 0);
+	for (int i = 0; i < 3; i++)
+		rg_conn_free(c[i]);
+	rg_verdict_clear(&v);
+	rg_kv_free(down);
+	rg_conf_release(dconf);
+	lf_close(&f);
+}
+
+static void
+test_slots_shutdown(void)
+{
+	struct lf f;
+	struct rg_verdict v;
+	struct rg_conn *c[2];
+
+	RGT_CASE("at exit, the slots of sessions still open go back");
+	if (lf_open(&f, "max_connections_per_client = 5\nlog_level = error\n") < 0)
+		return;
+	rg_verdict_init(&v);
+	RGT_INTEQ(connect_from(&c[0], "192.0.2.8", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(connect_from(&c[1], "192.0.2.8", &v), RG_ACT_CONTINUE);
+	/* a session of another host on the same store */
+	RGT_INTEQ(rg_kv_incr(f.kv, "slot:192.0.2.8", 1, RG_KV_NOLIMIT, 3600000,
+	    NULL, NULL), RG_KV_OK);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 3);
+	rg_ratelimit_slots_shutdown(f.kv);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	RGT_CASE("a session closing after that gives nothing back twice");
+	rg_ratelimit_close(c[0]);
+	rg_conn_free(c[0]);
+	rg_conn_free(c[1]);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	RGT_INTEQ(rg_ratelimit_slots_owed(), 0);
+	RGT_CASE("and one taken after that is given back at its close");
+	RGT_INTEQ(connect_from(&c[0], "192.0.2.8", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 2);
+	rg_conn_free(c[0]);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	rg_verdict_clear(&v);
+	rg_ratelimit_slots_clear();
+	lf_close(&f);
+}
+
 /* fill - the memory store full of values that never expire */
 static void
 fill(struct lf *f)
@@ -634,4 +745,4 @@ test_hold(void)
 
 RGT_MAIN(test_hold, test_rule_parse, test_rates, test_conf, test_keys, test_messages,
     test_windows_actions, test_recipients_classes, test_connections,
-    test_failure, test_log_once)
+    test_failure, test_log_once, test_slots_owed, test_slots_shutdown)
