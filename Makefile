@@ -64,7 +64,7 @@ LIBS_ALL = $(MILTER_LIBS) $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) \
 POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
-.PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
+.PHONY: all conf deps deps-test deps-bench run check check-unit check-integration check-asan \
 	install lint clean distclean
 
 ifeq ($(wildcard config.mk),)
@@ -162,7 +162,7 @@ $(BUILD)/tests/bench/milterload: tests/bench/milterload.c config.mk
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-bench: deps-test
+bench: deps-bench
 	$(MAKE) all bench-tools
 	RG_BIN=$(CURDIR)/$(BUILD)/relayguard \
 	MILTERLOAD=$(CURDIR)/$(BUILD)/tests/bench/milterload \
@@ -173,6 +173,10 @@ deps:
 
 deps-test:
 	tools/install-deps.sh test
+
+# the peers make bench measures against (OpenDKIM, OpenDMARC, rspamd)
+deps-bench:
+	tools/install-deps.sh bench
 
 run: deps
 	$(MAKE) all
