@@ -9,7 +9,8 @@
 #                     (relayguard, relayguard-audit, their manual pages)
 #   make lint         forbidden calls, cppcheck
 #   make bench        build tests/bench/milterload, run the benchmark suite
-#                     (not part of check; see BENCHMARKS.md)
+#                     (not part of check; see BENCHMARKS.md); installs the
+#                     peers it compares with first (make deps-bench)
 #
 # BUILD names the build directory; SAN=1 builds with ASan + UBSan.
 
