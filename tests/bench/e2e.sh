@@ -138,7 +138,7 @@ bench_pid() {
 	case "$1" in
 	tcp) echo "$RG_MILTER_PID" ;;
 	unix) echo "$RG_UNIX_PID" ;;
-	*) bench_peers_pids "$1" ;;
+	opendkim | rspamd) bench_peers_pids "$1" ;;
 	esac
 }
 

@@ -244,7 +244,7 @@ bench_peers_stop() {
 # its workers: every process of the namespace named rspamd)
 bench_peers_pids() {
 	local ns d want
-	ns=$(readlink "/proc/$PEERS_NS_PID/ns/net") || return 0
+	ns=$(readlink "/proc/${PEERS_NS_PID:-0}/ns/net") || return 0
 	case "$1" in
 	opendkim) want="opendkim opendmarc" ;;
 	rspamd) want="rspamd" ;;
