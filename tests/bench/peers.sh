@@ -193,7 +193,7 @@ rates {
 	per_sender_rcpt { selector = "from('smtp'):domain"; bucket = { burst = 100000000; rate = "100000000 / 1h"; } }
 }
 EOF
-	# mark DKIM, DMARC and SPF results in the log line per message
+	# its results added to the message, as relayguard adds Authentication-Results
 	echo 'use = ["x-spamd-result", "authentication-results"];' >"$R/local.d/milter_headers.conf"
 }
 
