@@ -9,7 +9,8 @@
 #                     (relayguard, relayguard-audit, their manual pages)
 #   make lint         forbidden calls, cppcheck
 #   make bench        build tests/bench/milterload, run the benchmark suite
-#                     (not part of check; see BENCHMARKS.md)
+#                     (not part of check; see BENCHMARKS.md); installs the
+#                     peers it compares with first (make deps-bench)
 #   make check-fuzz   replay the fuzz corpora and crash reproducers
 #                     (tests/fuzz/; check does it for each build)
 #   make fuzz         clang + libFuzzer: fuzz each target FUZZ_TIME seconds
@@ -81,8 +82,9 @@ LIBS_ALL = $(MILTER_LIBS) $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) \
 POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
-.PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
-	check-fuzz fuzz fuzz-bins install lint clean distclean
+.PHONY: all conf deps deps-test deps-bench run check check-unit \
+	check-integration check-asan check-fuzz fuzz fuzz-bins install lint clean \
+	distclean
 
 ifeq ($(wildcard config.mk),)
 all: config.mk
@@ -214,7 +216,7 @@ $(BUILD)/tests/bench/milterload: tests/bench/milterload.c config.mk
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-bench: deps-test
+bench: deps-bench
 	$(MAKE) all bench-tools
 	RG_BIN=$(CURDIR)/$(BUILD)/relayguard \
 	MILTERLOAD=$(CURDIR)/$(BUILD)/tests/bench/milterload \
@@ -225,6 +227,10 @@ deps:
 
 deps-test:
 	tools/install-deps.sh test
+
+# the peers make bench measures against (OpenDKIM, OpenDMARC, rspamd)
+deps-bench:
+	tools/install-deps.sh bench
 
 run: deps
 	$(MAKE) all

@@ -28,19 +28,23 @@ static atomic_ulong cb_serial;
 /*
  * Between negotiation and connect the private pointer holds one of these
  * markers; its index carries what the MTA agreed to: CB_LEADSPC (header
- * values keep the space after the colon, which DKIM needs) and CB_NR_HDR
- * (no reply per header: relayguard decides nothing at the header stage,
- * and each reply saved is a round trip). A callback that finds a marker
- * has no connection context yet.
+ * values keep the space after the colon, which DKIM needs), CB_NR_HDR
+ * (no reply per header) and CB_NR_EOH (no reply at end of header):
+ * relayguard decides nothing at either stage, and each reply saved is a
+ * round trip. A callback that finds a marker has no connection context
+ * yet.
  */
 #define CB_LEADSPC	1
 #define CB_NR_HDR	2
-static char cb_markers[4];
+#define CB_NR_EOH	4
+#define CB_NMARKERS	8
+static char cb_markers[CB_NMARKERS];
 
 static int
 cb_marker_flags(const void *p)
 {
-	if (p < (const void *)cb_markers || p >= (const void *)(cb_markers + 4))
+	if (p < (const void *)cb_markers ||
+	    p >= (const void *)(cb_markers + CB_NMARKERS))
 		return -1;
 	return (int)((const char *)p - cb_markers);
 }
@@ -73,10 +77,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	/*
 	 * Stages we never look at: the MTA need not send them (not DATA:
 	 * see cb_data). Header values as received, leading space included
-	 * (DKIM canonicalization).
+	 * (DKIM canonicalization). No reply per header nor at end of
+	 * header: Postfix then sends the whole header and the first body
+	 * chunk in one write, and waits once (not at the body: with no
+	 * reply per chunk its Nagle holds the tail of a large body for our
+	 * delayed ACK, BENCHMARKS.md).
 	 */
 	unsigned long want_proto = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC |
-	    SMFIP_NR_HDR;
+	    SMFIP_NR_HDR | SMFIP_NR_EOH;
 
 	(void)f2, (void)f3;
 	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
@@ -89,7 +97,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (f0 & SMFIF_SETSYMLIST)
 		rg_macro_request(ctx);
 	smfi_setpriv(ctx, &cb_markers[((*pf1 & SMFIP_HDR_LEADSPC) ? CB_LEADSPC : 0) |
-	    ((*pf1 & SMFIP_NR_HDR) ? CB_NR_HDR : 0)]);
+	    ((*pf1 & SMFIP_NR_HDR) ? CB_NR_HDR : 0) |
+	    ((*pf1 & SMFIP_NR_EOH) ? CB_NR_EOH : 0)]);
 	return SMFIS_CONTINUE;
 }
 
@@ -111,6 +120,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	}
 	c->leadspc = flags > 0 && (flags & CB_LEADSPC);
 	c->nr_hdr = flags > 0 && (flags & CB_NR_HDR);
+	c->nr_eoh = flags > 0 && (flags & CB_NR_EOH);
 	rg_conn_set_client(c, hostname, hostaddr);
 	rg_macro_copy(ctx, "j", c->mta_host, sizeof(c->mta_host));
 	rg_macro_copy(ctx, "daemon_name", c->daemon_name, sizeof(c->daemon_name));
@@ -225,7 +235,7 @@ cb_eoh(SMFICTX *ctx)
 		return rg_reply_tempfail(ctx, "end of header without transaction context");
 	cb_update_qid(ctx, c);
 	rg_engine_eoh(c);
-	return SMFIS_CONTINUE;
+	return c->nr_eoh ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat

@@ -11,7 +11,9 @@
  *
  * The handle's mutex protects its count of live batches and its closed
  * flag: a closed handle is freed when its last batch goes. Counters are
- * atomics. Also the "dns" parameter table.
+ * atomics. A handle may keep answers (dns_cache.c): a query found there
+ * is answered in rg_dns_batch_add(), and every answer the backend
+ * delivers is offered to it. Also the "dns" parameter table.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +34,7 @@
 
 struct dns_counters {
 	atomic_ullong queries, answers, nxdomain, nodata, timeouts, servfails,
-	    errors, secure, bogus, late, batches;
+	    errors, secure, bogus, late, batches, cache_hits;
 };
 
 struct rg_dns {
@@ -42,6 +44,7 @@ struct rg_dns {
 	size_t nbatches;
 	int closed;
 	struct dns_counters n;
+	struct rg_dns_cache *cache;	/* NULL: every query goes to the backend */
 };
 
 struct rg_dns_query {
@@ -52,6 +55,7 @@ struct rg_dns_query {
 	int pending;		/* an answer may still come (batch mutex) */
 	int answered;		/* result is set (batch mutex) */
 	struct rg_dns_result result;
+	char name[RG_DNS_QNAME_MAX + 1];	/* for the cache */
 };
 
 struct rg_dns_batch {
@@ -82,11 +86,24 @@ rg_dns_new(const struct rg_dns_backend *be, void *impl)
 	return dns;
 }
 
-/* rg_dns_open - the libunbound resolver for the configuration */
+/* rg_dns_open - the libunbound resolver for the configuration, keeping
+ * answers in the process */
 struct rg_dns *
 rg_dns_open(const struct rg_conf *conf, struct rg_buf *err)
 {
-	return rg_dns_unbound_open(&conf->dns, err);
+	struct rg_dns *dns = rg_dns_unbound_open(&conf->dns, err);
+
+	if (dns != NULL)
+		rg_dns_enable_cache(dns);
+	return dns;
+}
+
+/* rg_dns_enable_cache - answer repeated queries from the process */
+void
+rg_dns_enable_cache(struct rg_dns *dns)
+{
+	if (dns->cache == NULL)
+		dns->cache = rg_dns_cache_new();
 }
 
 /* dns_destroy - free a closed handle with no batches left */
@@ -94,6 +111,7 @@ static void
 dns_destroy(struct rg_dns *dns)
 {
 	dns->be->free(dns->impl);
+	rg_dns_cache_free(dns->cache);
 	pthread_mutex_destroy(&dns->mutex);
 	free(dns);
 }
@@ -174,6 +192,7 @@ rg_dns_stats_get(struct rg_dns *dns, struct rg_dns_stats *out)
 	out->bogus = atomic_load(&dns->n.bogus);
 	out->late = atomic_load(&dns->n.late);
 	out->batches = atomic_load(&dns->n.batches);
+	out->cache_hits = atomic_load(&dns->n.cache_hits);
 }
 
 /* dns_count - one finished query in the counters */
@@ -319,12 +338,24 @@ rg_dns_batch_add(struct rg_dns_batch *b, const char *name, int rrtype)
 		pthread_mutex_unlock(&b->mutex);
 		return q->index;
 	}
+	atomic_fetch_add(&b->dns->n.queries, 1);
+	if (rg_dns_cache_get(b->dns->cache, name, rrtype, &q->result)) {
+		q->answered = 1;
+		b->nanswered++;
+		dns_count(b->dns, &q->result);
+		pthread_mutex_unlock(&b->mutex);
+		atomic_fetch_add(&b->dns->n.cache_hits, 1);
+		rg_log_debug(RG_MOD_DNS, "dns: cached %s %s", name,
+		    rg_dns_type_name(rrtype));
+		return q->index;
+	}
+	/* valid names are shorter than this */
+	rg_strlcpy(q->name, name, sizeof(q->name));
 	q->pending = 1;
 	b->refs++;
 	pthread_mutex_unlock(&b->mutex);
 
 	/* unlocked: a backend may answer before start returns */
-	atomic_fetch_add(&b->dns->n.queries, 1);
 	rg_log_debug(RG_MOD_DNS, "dns: query %s %s", name, rg_dns_type_name(rrtype));
 	if (b->dns->be->start(b->dns->impl, q, name, rrtype, &q->id, detail,
 	    sizeof(detail)) < 0) {
@@ -345,6 +376,9 @@ rg_dns_query_done(struct rg_dns_query *q, const struct rg_dns_answer *a)
 	struct rg_dns_result r;
 	int keep, last;
 
+	/* b->dns outlives its batches; q->name is written before start() */
+	if (b->dns != NULL)
+		rg_dns_cache_put(b->dns->cache, q->name, q->rrtype, a);
 	rg_dns_decode(a, q->rrtype, &r);
 	pthread_mutex_lock(&b->mutex);
 	keep = q->pending && !q->answered && !b->waited && !b->freed;

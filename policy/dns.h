@@ -108,6 +108,7 @@ struct rg_dns_stats {
 	unsigned long long bogus;
 	unsigned long long late;	/* answers after the wait, dropped */
 	unsigned long long batches;
+	unsigned long long cache_hits;	/* queries answered by rg_dns's own cache */
 };
 
 /* the "dns" module's settings (relayguard.conf(5)) */
@@ -224,6 +225,23 @@ struct rg_dns *rg_dns_unbound_open(const struct rg_dns_conf *dc,
 struct rg_dns *rg_dns_fake_open(const char *path, struct rg_buf *err);
 struct rg_dns *rg_dns_fake_open_text(const char *text, const char *label,
     struct rg_buf *err);
+
+/*
+ * The answer cache (dns_cache.c): OK, NXDOMAIN and NODATA answers with a
+ * TTL, not bogus, kept for that TTL (at most an hour), bounded in count
+ * and size. rg_dns_open() enables it; rg_dns_enable_cache() does so for
+ * another backend. get: 1 and r filled (owned by the caller) on a hit.
+ * All calls are thread-safe and accept a NULL cache.
+ */
+struct rg_dns_cache;
+void rg_dns_enable_cache(struct rg_dns *dns);
+struct rg_dns_cache *rg_dns_cache_new(void);
+struct rg_dns_cache *rg_dns_cache_free(struct rg_dns_cache *c);
+int rg_dns_cache_get(struct rg_dns_cache *c, const char *name, int rrtype,
+    struct rg_dns_result *r);
+void rg_dns_cache_put(struct rg_dns_cache *c, const char *name, int rrtype,
+    const struct rg_dns_answer *a);
+size_t rg_dns_cache_count(struct rg_dns_cache *c);
 
 /* rg_dns_decode - copy an answer into r (dns_rr.c); r is released first */
 void rg_dns_decode(const struct rg_dns_answer *a, int rrtype,

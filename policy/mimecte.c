@@ -4,7 +4,8 @@
  * Each decoder is a byte-at-a-time state machine, so a base64 quartet, a
  * "=XX" escape or a soft line break may be split anywhere between calls.
  * Output is batched in a small buffer on the stack and handed to the emit
- * function in runs.
+ * function in runs. Identity (7bit, 8bit, binary, unknown) has nothing to
+ * decode: its bytes go to the emit function as they came, uncopied.
  */
 #include <string.h>
 #include <strings.h>
@@ -251,6 +252,17 @@ rg_mime_dec_feed(struct rg_mime_dec *d, const char *p, size_t n)
 {
 	struct dec_out o;
 
+	if (d->cte != RG_MIME_CTE_BASE64 && d->cte != RG_MIME_CTE_QP) {
+		if (n == 0)
+			return;
+		/* the line break owed before this line's first byte */
+		if (d->nl) {
+			d->nl = 0;
+			d->emit(d->arg, "\n", 1);
+		}
+		d->emit(d->arg, p, n);
+		return;
+	}
 	o.d = d;
 	o.n = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -258,10 +270,8 @@ rg_mime_dec_feed(struct rg_mime_dec *d, const char *p, size_t n)
 
 		if (d->cte == RG_MIME_CTE_BASE64)
 			b64_byte(&o, c);
-		else if (d->cte == RG_MIME_CTE_QP)
-			qp_byte(&o, c);
 		else
-			out_put(&o, (char)c);
+			qp_byte(&o, c);
 	}
 	out_flush(&o);
 }

@@ -605,6 +605,34 @@ rg_uri_scanner_new(struct rg_uriset *set)
 	return sc;
 }
 
+/* text_run - prose, as text_out byte by byte would take it, but each run
+ * between delimiters copied into the word at once */
+static void
+text_run(struct rg_uri_scanner *sc, const char *p, size_t n)
+{
+	size_t i = 0, j, k;
+
+	while (i < n) {
+		if (is_delim((unsigned char)p[i])) {
+			word_end(sc);
+			i++;
+			continue;
+		}
+		for (j = i; j < n && !is_delim((unsigned char)p[j]); j++)
+			;
+		while (i < j) {
+			if (sc->wlen == sizeof(sc->word))
+				word_put(sc, p[i++]);	/* cuts the word, as it does */
+			k = sizeof(sc->word) - sc->wlen;
+			if (k > j - i)
+				k = j - i;
+			memcpy(sc->word + sc->wlen, p + i, k);
+			sc->wlen += k;
+			i += k;
+		}
+	}
+}
+
 /* rg_uri_scan_text - feed decoded text */
 void
 rg_uri_scan_text(struct rg_uri_scanner *sc, const char *text, size_t len,
@@ -614,12 +642,12 @@ rg_uri_scan_text(struct rg_uri_scanner *sc, const char *text, size_t len,
 		rg_uri_scan_flush(sc);
 		sc->html = html != 0;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if (sc->html)
-			html_byte(sc, (unsigned char)text[i]);
-		else
-			text_out(sc, (unsigned char)text[i]);
+	if (!sc->html) {
+		text_run(sc, text, len);
+		return;
 	}
+	for (size_t i = 0; i < len; i++)
+		html_byte(sc, (unsigned char)text[i]);
 }
 
 /* rg_uri_scan_flush - end of a text: finish what is pending */

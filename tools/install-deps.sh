@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh - install what relayguard needs on Debian 12, non-interactively.
 #
-# usage: tools/install-deps.sh build|test
+# usage: tools/install-deps.sh build|test|bench
 #   build  compilers, autoconf and the libraries relayguard links
 #   test   build, plus the real services the integration tests start
 #          (Postfix, redis-server, unbound) and the clients that drive them;
@@ -9,6 +9,10 @@
 #          sendmail-bin itself (installing it would remove postfix);
 #          libsystemd-dev lets the build notify systemd (optional: the
 #          daemon builds without it) so t_notify.sh has something to test
+#   bench  test, plus the filters make bench measures relayguard against:
+#          OpenDKIM with OpenDMARC, and rspamd (never run as system
+#          services: policy-rc.d below keeps their postinst from starting
+#          them, and the benchmark runs them on its own configuration)
 #
 # Only packages not yet installed are fetched. Must run as root (apt-get);
 # as another user it only reports what is missing.
@@ -22,11 +26,13 @@ libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev libmicrohttpd-de
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
 gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim curl libsystemd-dev"
+bench_pkgs="opendkim opendmarc rspamd"
 
 case "$mode" in
 build) pkgs=$build_pkgs ;;
 test) pkgs="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -3,9 +3,15 @@
 #
 # One private Postfix (tests/integration/lib.sh) with one smtpd listener per
 # setup, all relaying to one smtp-sink:
-#   bare   no milter
-#   tcp    relayguard over TCP (inet:127.0.0.1:port)
-#   unix   a second relayguard, same configuration, over a unix socket
+#   bare      no milter
+#   tcp       relayguard over TCP (inet:127.0.0.1:port)
+#   unix      a second relayguard, same configuration, over a unix socket
+#   opendkim  OpenDKIM then OpenDMARC, Debian's packages (peers.sh)
+#   rspamd    rspamd's proxy in milter mode, Debian's package (peers.sh)
+# Every relayguard check is on (relayguard.conf) and the messages are
+# DKIM-signed with links (bench_corpus); before measuring, the summary
+# lines must show each check at work (bench_assert_checks), and each peer
+# must have passed SPF, DKIM and DMARC (bench_assert_peers).
 # smtp-source injects MESSAGES messages over S concurrent SMTP sessions;
 # a setup's rate is MESSAGES divided by the time from the first connection
 # until the sink has received the last message (smtp-source returns when
@@ -14,20 +20,22 @@
 # reported with the ratio to bare Postfix, plus the CPU time per message
 # of the MTA side (Postfix and relayguard) and of relayguard alone, and
 # their ratio: on a shared or busy machine throughput is noisy, CPU time
-# per message much less so.
+# per message much less so. The peers are compared with relayguard over
+# the unix socket, as they run: rate and filter CPU per message.
 #
 # Knobs: ROUNDS (3), MESSAGES (1000), SESSIONS ("10 50"), SIZES ("1k 20k
-# 200k"), SETUPS ("bare tcp unix"), REUSE=1 (several messages per SMTP
+# 200k"), SETUPS ("bare tcp unix opendkim rspamd"), REUSE=1 (several messages per SMTP
 # session: smtp-source -d), WARMUP (200). Prints a table; RESULTS=FILE
 # also writes one line per measurement there.
 set -u
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/peers.sh"
 
 ROUNDS=${ROUNDS:-3}
 MESSAGES=${MESSAGES:-1000}
 SESSIONS=${SESSIONS:-10 50}
 SIZES=${SIZES:-1k 20k 200k}
-SETUPS=${SETUPS:-bare tcp unix}
+SETUPS=${SETUPS:-bare tcp unix opendkim rspamd}
 REUSE=${REUSE:-0}
 WARMUP=${WARMUP:-200}
 RESULTS=${RESULTS:-}
@@ -45,7 +53,9 @@ bench_milter_spec() {
 	bare) echo "" ;;
 	tcp) echo 'inet:127.0.0.1:$RG_MILTER_PORT' ;;
 	unix) echo 'unix:$T/rg.sock' ;;
-	*) rg_fail "unknown setup $1 (peers: see BENCHMARKS.md, TODO)" ;;
+	opendkim) echo 'unix:$T/peers/run/opendkim.sock,unix:$T/peers/run/opendmarc.sock' ;;
+	rspamd) echo 'unix:$T/peers/run/rspamd.sock' ;;
+	*) rg_fail "unknown setup $1" ;;
 	esac
 }
 
@@ -67,6 +77,7 @@ relay_destination_concurrency_limit = 50"
 
 rg_harness_start
 case " $SETUPS " in *" unix "*) bench_start_unix ;; esac
+case " $SETUPS " in *" opendkim "* | *" rspamd "*) bench_peers_start ;; esac
 
 # smtp-sink without dump files; -c writes a running counter ("sess=N
 # quit=N mesg=N", CR-terminated) to a pipe that bench_wait_sink reads:
@@ -105,12 +116,13 @@ done
 # and the relayguard daemons. Unlike the machine's busy time it does not
 # count other work on a shared machine, nor the load generator.
 bench_mta_cpu() {
-	local stats
+	local stats p
 	# master passes MAIL_CONFIG to all its children (import_environment);
 	# the master itself has it from postfix-script
 	stats=$(grep -lzx "MAIL_CONFIG=$T/postfix" /proc/[0-9]*/environ 2>/dev/null |
 		sed 's/environ$/stat/')
 	stats+=" /proc/$RG_MILTER_PID/stat ${RG_UNIX_PID:+/proc/$RG_UNIX_PID/stat}"
+	for p in $PEER_PIDS; do stats+=" /proc/$p/stat"; done
 	# shellcheck disable=SC2086
 	cat $stats 2>/dev/null | awk -v master="$POSTFIX_PID" '{
 		pid = $1
@@ -121,26 +133,38 @@ bench_mta_cpu() {
 	} END { print t }'
 }
 
-# bench_pid SETUP - the relayguard serving SETUP, if any
+# bench_pid SETUP - the filter processes serving SETUP, if any
 bench_pid() {
 	case "$1" in
 	tcp) echo "$RG_MILTER_PID" ;;
 	unix) echo "$RG_UNIX_PID" ;;
+	opendkim | rspamd) bench_peers_pids "$1" ;;
 	esac
+}
+
+# bench_pids_cpu PID... - CPU ticks of these processes together
+bench_pids_cpu() {
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(bench_cpu "$p" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
 }
 
 # bench_one SETUP FILE SESSIONS N - inject N messages, wait for all of
 # them at the sink; sets B_RATE (msg/s), B_BUSY (CPU ms per message of
-# Postfix and relayguard together, see bench_mta_cpu), B_RG (relayguard CPU ms per message). Runs in this shell: the
+# Postfix and the filters together, see bench_mta_cpu), B_RG (the setup's
+# filters' CPU ms per message). Runs in this shell: the
 # sink counter it advances must survive.
 bench_one() {
-	local s=$1 file=$2 sess=$3 n=$4 want t0 t1 busy0 busy1 pid src cpu0=0 cpu1=0
+	local s=$1 file=$2 sess=$3 n=$4 want t0 t1 busy0 busy1 pids src cpu0 cpu1
 	local flags=()
 	[ "$REUSE" = 1 ] && flags+=(-d)
-	pid=$(bench_pid "$s")
+	pids=$(bench_pid "$s")
 	want=$((BENCH_SINK_N + n))
 	busy0=$(bench_mta_cpu)
-	[ -n "$pid" ] && cpu0=$(bench_cpu "$pid")
+	# shellcheck disable=SC2086
+	cpu0=$(bench_pids_cpu $pids)
 	t0=$EPOCHREALTIME
 	smtp-source "${flags[@]}" -s "$sess" -m "$n" -F "$file" -f "$BENCH_SENDER" \
 		-t "$BENCH_RCPT" -M client.bench.test "127.0.0.1:${PORT[$s]}" \
@@ -149,7 +173,8 @@ bench_one() {
 	bench_wait_sink "$want"
 	t1=$EPOCHREALTIME
 	busy1=$(bench_mta_cpu)
-	[ -n "$pid" ] && cpu1=$(bench_cpu "$pid")
+	# shellcheck disable=SC2086
+	cpu1=$(bench_pids_cpu $pids)
 	wait "$src" || {
 		cat "$T/source.out" >&2
 		rg_fail "smtp-source against $s failed"
@@ -165,27 +190,37 @@ bench_one() {
 bench_machine
 echo "e2e: rounds=$ROUNDS messages=$MESSAGES sessions=($SESSIONS) sizes=($SIZES) setups=($SETUPS) reuse=$REUSE"
 
-mkdir -p "$T/msg"
-for size in $SIZES; do
-	"$MILTERLOAD" -s "$size" -W "$T/msg/$size.eml" || rg_fail "cannot write the $size message"
-done
+# shellcheck disable=SC2086
+bench_corpus "$T/msg" $SIZES
+first=${SIZES%% *}
+PEER_PIDS=""
+case " $SETUPS " in *" opendkim "* | *" rspamd "*)
+	bench_assert_peers "$T/msg/$first.eml"
+	PEER_PIDS="$(bench_peers_pids opendkim) $(bench_peers_pids rspamd)"
+	;;
+esac
 
 # warm-up: start smtpd processes, fill caches, first milter connections
-first=${SIZES%% *}
 for s in $SETUPS; do
 	bench_one "$s" "$T/msg/$first.eml" 10 "$WARMUP"
 done
 
 # check that each milter setup really saw the mail: its relayguard logged
-# a verdict for every warm-up message
+# a verdict for every warm-up message, with every check at work; rspamd
+# logged one line per message
 for s in $SETUPS; do
 	case "$s" in
-	tcp) log=$T/relayguard.log ;;
-	unix) log=$T/relayguard-unix.log ;;
+	tcp) log=$T/relayguard.log sock="inet:$RG_MILTER_PORT@127.0.0.1" ;;
+	unix) log=$T/relayguard-unix.log sock="unix:$RG_UNIX_SOCK" ;;
+	rspamd)
+		n=$(grep -c 'rspamd_task_write_log.*R_DKIM_ALLOW' "$PEERS_DIR/rspamd/rspamd.log")
+		[ "$n" -ge "$WARMUP" ] || rg_fail "setup rspamd: $n DKIM passes logged for $WARMUP messages"
+		continue ;;
 	*) continue ;;
 	esac
 	n=$(grep -c 'verdict=accept' "$log")
 	[ "$n" -ge "$WARMUP" ] || rg_fail "setup $s: relayguard logged $n verdicts for $WARMUP messages"
+	bench_assert_checks "$log" "$WARMUP" "$sock"
 done
 
 declare -A RATE BUSY RGCPU
@@ -210,24 +245,35 @@ for size in $SIZES; do
 done
 
 echo
-printf '%-6s %-5s %-6s %-24s %8s %6s %11s %9s %9s\n' size sess setup "msg/s per round" median ratio "mta ms/msg" "cpu ratio" "rg ms/msg"
+printf '%-6s %-5s %-8s %-24s %8s %6s %11s %9s %10s %8s\n' size sess setup "msg/s per round" median ratio "mta ms/msg" "cpu ratio" "flt ms/msg" "rg/this"
 for size in $SIZES; do
 	for sess in $SESSIONS; do
-		bare_med="" bare_cpu=""
+		bare_med="" bare_cpu="" rg_med="" rg_flt=""
 		for s in $SETUPS; do
 			key="$size/$sess/$s"
 			# shellcheck disable=SC2086
 			med=$(bench_median ${RATE[$key]})
 			# shellcheck disable=SC2086
 			cpu=$(bench_median ${BUSY[$key]})
-			[ "$s" = bare ] && bare_med=$med bare_cpu=$cpu
 			# shellcheck disable=SC2086
-			printf '%-6s %-5s %-6s %-24s %8s %6s %11s %9s %9s\n' "$size" "$sess" "$s" \
+			flt=$(bench_median ${RGCPU[$key]})
+			[ "$s" = bare ] && bare_med=$med bare_cpu=$cpu
+			[ "$s" = unix ] && rg_med=$med rg_flt=$flt
+			# a peer against relayguard (unix socket, as the peers run):
+			# rate ratio, and filter CPU ratio in brackets
+			vs=-
+			case "$s" in opendkim | rspamd)
+				[ -n "$rg_med" ] && vs="$(bench_ratio "$rg_med" "$med")($(bench_ratio "$flt" "$rg_flt"))" ;;
+			esac
+			# shellcheck disable=SC2086
+			printf '%-6s %-5s %-8s %-24s %8s %6s %11s %9s %10s %8s\n' "$size" "$sess" "$s" \
 				"$(echo ${RATE[$key]})" "$med" "$(bench_ratio "$med" "${bare_med:-$med}")" \
-				"$cpu" "$(bench_ratio "${bare_cpu:-$cpu}" "$cpu")" "$(bench_median ${RGCPU[$key]})"
+				"$cpu" "$(bench_ratio "${bare_cpu:-$cpu}" "$cpu")" "$flt" "$vs"
 		done
 	done
 done
 echo "ratio: msg/s against bare Postfix; cpu ratio: bare's MTA CPU per message over this setup's"
+echo "flt ms/msg: CPU of the setup's filter processes per message; rg/this: relayguard's (unix)"
+echo "msg/s over this setup's, and in brackets this setup's filter CPU per message over relayguard's"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

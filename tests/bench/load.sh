@@ -6,7 +6,11 @@
 # Postfix: messages per second, per-message latency p50/p99/p99.9 (first
 # command to final reply at end of message, connection set-up included),
 # and relayguard's CPU time per message. Both daemons run the same
-# configuration (tests/bench/relayguard.conf); transports take turns.
+# configuration (tests/bench/relayguard.conf: every check on, DNS from
+# the harness's unbound, rate limits in its Redis) on the same
+# DKIM-signed messages (bench_corpus); transports take turns. After the
+# warm-up (which fills relayguard's DNS cache) the summary lines must
+# show every check at work (bench_assert_checks).
 #
 # A TCP stall shows as a median latency far above the unix socket's:
 # exits 1 when TCP's p50 exceeds unix's by more than STALL_MS (20); the
@@ -33,10 +37,18 @@ bench_start_unix
 declare -A SOCK=([tcp]="inet:$RG_MILTER_PORT@127.0.0.1" [unix]="unix:$RG_UNIX_SOCK")
 declare -A PID=([tcp]=$RG_MILTER_PID [unix]=$RG_UNIX_PID)
 
+declare -A LOG=([tcp]=$T/relayguard.log [unix]=$T/relayguard-unix.log)
+# shellcheck disable=SC2086
+bench_corpus "$T/msg" $SIZES
+
 bench_machine
 echo "load: rounds=$ROUNDS messages=$LOAD_MESSAGES sessions=($SESSIONS) sizes=($SIZES) per_conn=$PER_CONN"
 for t in tcp unix; do
-	"$MILTERLOAD" -x -c 10 -n 1000 "${SOCK[$t]}" >/dev/null || rg_fail "warm-up over $t failed"
+	for size in $SIZES; do
+		"$MILTERLOAD" -x -c 10 -n 500 -F "$T/msg/$size.eml" "${SOCK[$t]}" >/dev/null ||
+			rg_fail "warm-up over $t failed"
+	done
+	bench_assert_checks "${LOG[$t]}" 500 "${SOCK[$t]}"
 done
 
 declare -A RATE P50 P99 P999 CPU
@@ -47,7 +59,7 @@ for size in $SIZES; do
 			for t in $order; do
 				c0=$(bench_cpu "${PID[$t]}")
 				out=$("$MILTERLOAD" -x -c "$sess" -n "$LOAD_MESSAGES" -m "$PER_CONN" \
-					-s "$size" "${SOCK[$t]}") || rg_fail "milterload over $t: $out"
+					-F "$T/msg/$size.eml" "${SOCK[$t]}") || rg_fail "milterload over $t: $out"
 				c1=$(bench_cpu "${PID[$t]}")
 				k="$size/$sess/$t"
 				RATE[$k]+=" $(bench_kv msgs_per_s "$out")"

@@ -33,6 +33,9 @@ rg_harness_start
 bench_start_unix
 pid=$RG_UNIX_PID
 sock="unix:$RG_UNIX_SOCK"
+# the messages: DKIM-signed, 20 KB, every check at work on them
+bench_corpus "$T/msg" 20k
+msg=$T/msg/20k.eml
 
 bench_machine
 echo "memory: hold=($HOLD) messages=$MEM_MESSAGES warmup=$WARMUP step=$STEP sessions=$SESSIONS"
@@ -71,13 +74,14 @@ for h in $HOLD; do
 	row "after $h sessions closed" $(bench_rss "$pid") "$(bench_threads "$pid")"
 done
 
-"$MILTERLOAD" -x -c "$SESSIONS" -n "$WARMUP" "$sock" >/dev/null || rg_fail "warm-up failed"
+"$MILTERLOAD" -x -c "$SESSIONS" -n "$WARMUP" -F "$msg" "$sock" >/dev/null || rg_fail "warm-up failed"
+bench_assert_checks "$T/relayguard-unix.log" 100 "$sock"
 read -r _ first < <(bench_rss "$pid")
 # shellcheck disable=SC2046
 row "after $WARMUP warm-up messages" $(bench_rss "$pid") "$(bench_threads "$pid")"
 done_n=0 peak=$first
 while [ "$done_n" -lt "$MEM_MESSAGES" ]; do
-	"$MILTERLOAD" -x -c "$SESSIONS" -n "$STEP" "$sock" >/dev/null || rg_fail "milterload failed"
+	"$MILTERLOAD" -x -c "$SESSIONS" -n "$STEP" -F "$msg" "$sock" >/dev/null || rg_fail "milterload failed"
 	done_n=$((done_n + STEP))
 	read -r rss anon < <(bench_rss "$pid")
 	[ "$anon" -gt "$peak" ] && peak=$anon

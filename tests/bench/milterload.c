@@ -60,7 +60,7 @@ struct ml_opts {
 	size_t messages, size;
 	double limit, hold_secs;
 	const char *file, *write_to, *sender, *rcpt, *auth_user;
-	int nodelay, strict, verbose;
+	int nodelay, strict, verbose, print_changes;
 };
 
 /* the message every session sends: header fields and a CRLF body */
@@ -75,6 +75,7 @@ struct ml_stats {
 	atomic_size_t next;		/* next message ticket */
 	atomic_size_t accepted, refused, errors, hdr_changes, conns;
 	atomic_int stop;
+	atomic_int printed;		/* -p: one message's changes shown */
 };
 
 struct ml_conn {
@@ -95,7 +96,7 @@ enum ml_result { ML_CONT, ML_ACCEPT, ML_REFUSE, ML_SKIP, ML_ERR };
 static struct ml_opts opts = {
 	.sessions = 10, .per_conn = 1, .rcpts = 1, .messages = 1000,
 	.size = 1024, .limit = 600, .hold_secs = 5,
-	.sender = "bench@sender.bench.test", .rcpt = "user@rcpt.bench.test",
+	.sender = "bench@sender.bench.example", .rcpt = "user@rcpt.bench.test",
 };
 static struct ml_message msg;
 static struct ml_stats stats;
@@ -209,6 +210,7 @@ ml_usage(void)
 	    "  -N       TCP_NODELAY on the client side (Postfix does not set it)\n"
 	    "  -T SECS  stop sending after this long (default 600)\n"
 	    "  -x       exit 1 unless every message was accepted\n"
+	    "  -p       print the header changes of one message (to check a filter)\n"
 	    "  -v       say why sessions fail\n");
 	exit(2);
 }
@@ -218,7 +220,7 @@ ml_parse_args(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "a:c:f:F:H:m:n:Nr:s:t:T:vw:W:x")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:f:F:H:m:n:Npr:s:t:T:vw:W:x")) != -1) {
 		switch (ch) {
 		case 'a': opts.auth_user = optarg; break;
 		case 'c': opts.sessions = (unsigned)ml_parse_uint(ch, optarg, 1, 10000); break;
@@ -228,6 +230,7 @@ ml_parse_args(int argc, char **argv)
 		case 'm': opts.per_conn = (unsigned)ml_parse_uint(ch, optarg, 1, UINT_MAX); break;
 		case 'n': opts.messages = (size_t)ml_parse_uint(ch, optarg, 1, 100000000); break;
 		case 'N': opts.nodelay = 1; break;
+		case 'p': opts.print_changes = 1; break;
 		case 'r': opts.rcpts = (unsigned)ml_parse_uint(ch, optarg, 1, 10000); break;
 		case 's':
 			if ((opts.size = ml_parse_size(optarg)) == 0)
@@ -286,11 +289,11 @@ ml_make_message(void)
 	size_t hdr = 0, want, n = 0, nlines;
 	int len;
 
-	ml_add_header("From", "Bench Sender <bench@sender.bench.test>");
+	ml_add_header("From", "Bench Sender <bench@sender.bench.example>");
 	ml_add_header("To", "<user@rcpt.bench.test>");
 	ml_add_header("Subject", "relayguard benchmark message");
 	ml_add_header("Date", "Thu, 01 Jan 2026 00:00:00 +0000");
-	ml_add_header("Message-ID", "<bench.1@sender.bench.test>");
+	ml_add_header("Message-ID", "<bench.1@sender.bench.example>");
 	ml_add_header("MIME-Version", "1.0");
 	ml_add_header("Content-Type", "text/plain; charset=us-ascii");
 	for (size_t i = 0; i < msg.nhdrs; i++)
@@ -669,12 +672,31 @@ ml_final(struct ml_conn *c, char cmd)
 	}
 }
 
+/* ml_print_change - -p: one header change as "+ Name: value" (added or
+ * inserted) or "~ Name: value" (changed), into out */
+static void
+ml_print_change(struct ml_conn *c, char r, size_t rl, char *out, size_t size)
+{
+	const char *d = (const char *)c->reply;
+	size_t skip = r == SMFIR_ADDHEADER ? 0 : 4, used = strlen(out);
+	const char *name, *value;
+
+	if (rl <= skip || used >= size)
+		return;
+	name = d + skip;
+	value = name + strnlen(name, rl - skip) + 1;
+	if (value >= d + rl)
+		return;
+	snprintf(out + used, size - used, "%c %s:%s\n",
+	    r == SMFIR_CHGHEADER ? '~' : '+', name, value);
+}
+
 /* ml_stage - send a command and, unless it has no reply, wait for the
  * final one; at end of message, count the modifications before it */
 static enum ml_result
 ml_stage(struct ml_conn *c, char cmd, const void *data, size_t len, unsigned long nr)
 {
-	char r;
+	char r, changes[8192] = "";
 	size_t rl;
 
 	if (nr && (c->proto & nr)) {
@@ -693,10 +715,16 @@ ml_stage(struct ml_conn *c, char cmd, const void *data, size_t len, unsigned lon
 			continue;
 		if (cmd == SMFIC_BODYEOB && strchr("hime+-2bql", r) != NULL) {
 			if (r == SMFIR_ADDHEADER || r == SMFIR_INSHEADER ||
-			    r == SMFIR_CHGHEADER)
+			    r == SMFIR_CHGHEADER) {
 				atomic_fetch_add(&stats.hdr_changes, 1);
+				if (opts.print_changes)
+					ml_print_change(c, r, rl, changes, sizeof(changes));
+			}
 			continue;
 		}
+		if (opts.print_changes && cmd == SMFIC_BODYEOB &&
+		    atomic_exchange(&stats.printed, 1) == 0)
+			fputs(changes, stdout);
 		return ml_final(c, r);
 	}
 }

@@ -7,12 +7,21 @@
 # build/bench/bench-YYYYmmdd-HHMM.txt); RESULTS (default BENCH_OUT with
 # .kv) collects one key=value line per measurement. Knobs of each part
 # are described at the top of its script and in BENCHMARKS.md.
-# Exits 1 when a part failed (memory grew, scaling not linear, a setup
-# lost mail).
+# BENCH_QUICK=1 makes every part short (one round, 1 KB, 10 sessions,
+# fewer messages) to check the suite works; its figures are not for the
+# record. Exits 1 when a part failed (memory grew, scaling not linear, a
+# setup lost mail, a check did not run).
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(e2e load memory scaling)
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	export ROUNDS=${ROUNDS:-1} MESSAGES=${MESSAGES:-300} SIZES=${SIZES:-1k}
+	export SESSIONS=${SESSIONS:-10} LOAD_MESSAGES=${LOAD_MESSAGES:-2000}
+	export HOLD=${HOLD:-1 100} MEM_MESSAGES=${MEM_MESSAGES:-20000} STEP=${STEP:-5000}
+	export WARMUP=${WARMUP:-200}
+	export SCALE_SIZES=${SCALE_SIZES:-1k 100k 1m} SCALE_BYTES=${SCALE_BYTES:-52428800}
+fi
 
 mkdir -p "$top/build/bench"
 BENCH_OUT=${BENCH_OUT:-$top/build/bench/bench-$(date -u +%Y%m%d-%H%M).txt}
