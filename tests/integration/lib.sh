@@ -64,6 +64,10 @@ RG__STOPPED=0
 RG__STARTED=0
 RG__FAILED=0
 RG__AT_STOP=()      # rg_at_stop commands
+# the first line of a sanitizer report in the daemon's output: ASan and
+# LeakSanitizer "ERROR:", UBSan "runtime error:" and its summary,
+# ThreadSanitizer "WARNING:" (races, lock misuse) and "FATAL:" (cannot run)
+RG__SAN_REPORT='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|(WARNING|FATAL|ERROR): ThreadSanitizer'
 
 # ---------------------------------------------------------------- messages
 
@@ -854,11 +858,9 @@ rg_harness_stop() {
 	[ -n "$left" ] && rg_log "killed leftover processes:$left"
 	# a sanitizer report from the daemon fails the test that caused it
 	local sanitizer=0
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
-		"$T/relayguard.log" 2>/dev/null; then
+	if grep -qE "$RG__SAN_REPORT" "$T/relayguard.log" 2>/dev/null; then
 		printf '%s\n' "FAIL: sanitizer report in relayguard.log" >&2
-		grep -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
-			"$T/relayguard.log" | head -60 >&2
+		grep -A40 -E "$RG__SAN_REPORT" "$T/relayguard.log" | head -80 >&2
 		RG__FAILED=1
 		sanitizer=1
 	fi
