@@ -78,7 +78,7 @@ all: config.mk
 	$(MAKE) all
 else
 all: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl \
-	$(UNIT_BIN) $(BUILD)/tools/mkconf
+	$(UNIT_BIN) $(BUILD)/tools/mkconf $(BUILD)/tests/bench/milterload
 endif
 
 # the shipped default configuration, generated from the parameter tables

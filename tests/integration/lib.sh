@@ -735,6 +735,24 @@ rg_send() {
 	return $rc
 }
 
+# rg_send_outcome ID SWAKS-ARGS... - one session with swaks (no --server
+# needed), for tests that send many in parallel: appends one line to
+# $T/outcomes, "ID delivered", "ID refused CODE" or "ID LOST" (neither a
+# queue id nor an error reply: a message the test must count as lost).
+rg_send_outcome() {
+	local id=$1 out code
+	shift
+	out=$(swaks --server "127.0.0.1:$RG_SMTP_PORT" --timeout 60 "$@" </dev/null 2>&1)
+	code=$(grep -oE '^<\*\* +[45][0-9][0-9] ' <<<"$out" | head -1 | tr -d '<* ')
+	if grep -q 'queued as' <<<"$out"; then
+		echo "$id delivered" >>"$T/outcomes"
+	elif [ -n "$code" ]; then
+		echo "$id refused $code" >>"$T/outcomes"
+	else
+		echo "$id LOST" >>"$T/outcomes"
+	fi
+}
+
 # ---------------------------------------------------------------- asserts
 
 # rg_assert_contains [-F] FILE PATTERN
