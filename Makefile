@@ -3,15 +3,17 @@
 #   make              configure if needed, then build into build/
 #   make run          install missing packages, build, run in the foreground
 #   make check        install test packages, build, run every test (also
-#                     under AddressSanitizer + UndefinedBehaviorSanitizer)
-#   make check-unit | check-integration | check-asan
+#                     under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                     and under ThreadSanitizer)
+#   make check-unit | check-integration | check-asan | check-tsan
 #   make install      DESTDIR=... prefix=/usr/local
 #                     (relayguard, relayguard-audit, their manual pages)
 #   make lint         forbidden calls, cppcheck
 #   make bench        build tests/bench/milterload, run the benchmark suite
 #                     (not part of check; see BENCHMARKS.md)
 #
-# BUILD names the build directory; SAN=1 builds with ASan + UBSan.
+# BUILD names the build directory; SAN=1 builds with ASan + UBSan,
+# SAN=thread with ThreadSanitizer (make check uses build-asan, build-tsan).
 
 BUILD ?= build
 SAN ?=
@@ -71,7 +73,7 @@ POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
 .PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
-	install lint clean distclean
+	check-tsan install lint clean distclean
 
 ifeq ($(wildcard config.mk),)
 all: config.mk
@@ -185,11 +187,12 @@ run: deps
 	$(BUILD)/relayguard -f -c contrib/relayguard.conf
 
 # The whole suite: unit and integration tests on the normal build, then
-# both again on a sanitizer build. The last line counts every test.
+# both again on each sanitizer build. The last line counts every test.
 check: deps-test
 	$(MAKE) all
 	$(MAKE) BUILD=build-asan SAN=1 all
-	tests/check.sh build build-asan
+	$(MAKE) BUILD=build-tsan SAN=thread all
+	tests/check.sh build build-asan build-tsan
 
 check-unit: all
 	tests/unit/run.sh $(BUILD)
@@ -200,6 +203,10 @@ check-integration: all
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all
 	tests/check.sh build-asan
+
+check-tsan:
+	$(MAKE) BUILD=build-tsan SAN=thread all
+	tests/check.sh build-tsan
 
 install: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
@@ -218,7 +225,7 @@ lint:
 	tools/lint.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
