@@ -6,6 +6,9 @@
 #                     under AddressSanitizer + UndefinedBehaviorSanitizer,
 #                     and under ThreadSanitizer)
 #   make check-unit | check-integration | check-asan | check-tsan
+#   make check-valgrind  integration tests (VALGRIND_TESTS) with the daemon
+#                     under valgrind memcheck: memory errors and definite
+#                     leaks fail the test (not part of check)
 #   make install      DESTDIR=... prefix=/usr/local
 #                     (relayguard, relayguard-audit, their manual pages)
 #   make lint         forbidden calls, cppcheck
@@ -73,7 +76,7 @@ POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
 .PHONY: all conf deps deps-test run check check-unit check-integration check-asan \
-	check-tsan install lint clean distclean
+	check-tsan check-valgrind install lint clean distclean
 
 ifeq ($(wildcard config.mk),)
 all: config.mk
@@ -207,6 +210,20 @@ check-asan:
 check-tsan:
 	$(MAKE) BUILD=build-tsan SAN=thread all
 	tests/check.sh build-tsan
+
+# The daemon of the normal build under memcheck; lib.sh checks the log
+# valgrind writes (errors, and definite leaks, fail the test). Suppressions
+# in tests/valgrind.supp are for libraries we link only. RG_SLOW stretches
+# the daemon's start and stop waits.
+VALGRIND_TESTS ?= pass dkim spf dnsbl ratelimit_redis reload
+VALGRIND ?= valgrind --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite --error-exitcode=99 --num-callers=30 --vgdb=no \
+	--suppressions=$(CURDIR)/tests/valgrind.supp
+check-valgrind: deps-test
+	$(MAKE) all
+	RG_BIN=$(CURDIR)/$(BUILD)/relayguard RG_SLOW=4 \
+	RG_WRAP='$(VALGRIND) --log-file=$$T/valgrind.%p.log' \
+		tests/integration/run.sh $(VALGRIND_TESTS)
 
 install: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \

@@ -8,7 +8,8 @@
 #          m4 and libwrap0 are for the Sendmail test, which unpacks
 #          sendmail-bin itself (installing it would remove postfix);
 #          libsystemd-dev lets the build notify systemd (optional: the
-#          daemon builds without it) so t_notify.sh has something to test
+#          daemon builds without it) so t_notify.sh has something to test;
+#          valgrind is for make check-valgrind
 #
 # Only packages not yet installed are fetched. Must run as root (apt-get);
 # as another user it only reports what is missing.
@@ -21,7 +22,8 @@ libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev libmicrohttpd-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
-gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim curl libsystemd-dev"
+gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim curl libsystemd-dev
+valgrind"
 
 case "$mode" in
 build) pkgs=$build_pkgs ;;

@@ -21,6 +21,12 @@
 #                         (the test world: ours.example is ours, the rest foreign)
 #   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody"); may
 #                         name $RG_MILTER_PORT etc. like RG_CONF
+#   RG_WRAP               words put before the daemon's command, e.g. valgrind
+#                         and its options (make check-valgrind); may name $T.
+#                         A $T/valgrind.*.log it writes is checked at stop:
+#                         errors, or no final summary, fail the test
+#   RG_SLOW               whole factor for the daemon's start and stop waits
+#                         (default 1: 10 s each), for a slow RG_WRAP
 #   RG_POSTFIX_MILTER     smtpd_milters/non_smtpd_milters (set automatically
 #                         when the milter is started; empty means none)
 #   RG_POSTFIX_EXTRA      extra main.cf lines "name = value", one per line;
@@ -64,6 +70,7 @@ RG__STOPPED=0
 RG__STARTED=0
 RG__FAILED=0
 RG__AT_STOP=()      # rg_at_stop commands
+RG__KILLED=""       # daemons rg_milter_kill ended (no valgrind summary)
 # the first line of a sanitizer report in the daemon's output: ASan and
 # LeakSanitizer "ERROR:", UBSan "runtime error:" and its summary
 # (ThreadSanitizer's reports are sorted by rg_san_check)
@@ -153,6 +160,11 @@ rg__bg() {
 	"$@" </dev/null >>"$log" 2>&1 &
 	RG__LASTPID=$!
 	RG__PIDS+=" $RG__LASTPID"
+}
+
+# rg__secs N - N seconds scaled by RG_SLOW (a daemon under valgrind)
+rg__secs() {
+	echo $(($1 * ${RG_SLOW:-1}))
 }
 
 # ---------------------------------------------------------------- ports
@@ -409,13 +421,16 @@ rg__milter_try() {
 	# shellcheck disable=SC2086
 	local args
 	args=$(rg__subst "${RG_MILTER_ARGS--u nobody}")
-	TSAN_OPTIONS=$(rg_daemon_tsan) rg__bg "$T/relayguard.log" \
+	local wrap
+	wrap=$(rg__subst "${RG_WRAP:-}")
+	# shellcheck disable=SC2086
+	TSAN_OPTIONS=$(rg_daemon_tsan) rg__bg "$T/relayguard.log" $wrap \
 		"$RG_BIN" -f -c "$T/relayguard.conf" $args
 	RG_MILTER_PID=$RG__LASTPID
 	export RG_MILTER_PID
-	rg__wait_listen "$RG_MILTER_PORT" "$RG_MILTER_PID" 10 && return 0
+	rg__wait_listen "$RG_MILTER_PORT" "$RG_MILTER_PID" "$(rg__secs 10)" && return 0
 	if rg__port_used "$RG_MILTER_PORT"; then RG__MILTER_PORT_TAKEN=1; fi
-	rg__kill_wait "$RG_MILTER_PID" 10
+	rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
 	return 1
 }
 
@@ -434,19 +449,20 @@ rg_daemon_tsan() {
 rg_milter_start() {
 	rg__milter_try && return 0
 	rg_tail "$T/relayguard.log" 40
-	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within 10s"
+	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within $(rg__secs 10)s"
 }
 
-# rg_milter_stop - SIGTERM, up to 10 s (libmilter polls its listener and
-# may take 5 s), then SIGKILL.
+# rg_milter_stop - SIGTERM, up to 10 s times RG_SLOW (libmilter polls its
+# listener and may take 5 s), then SIGKILL.
 rg_milter_stop() {
 	[ -n "${RG_MILTER_PID:-}" ] || return 0
-	rg__kill_wait "$RG_MILTER_PID" 10
+	rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
 }
 
 # rg_milter_kill - SIGKILL, no clean-up in the daemon.
 rg_milter_kill() {
 	[ -n "${RG_MILTER_PID:-}" ] || return 0
+	RG__KILLED+=" $RG_MILTER_PID"
 	kill -KILL "$RG_MILTER_PID" 2>/dev/null || true
 	wait "$RG_MILTER_PID" 2>/dev/null || true
 	return 0
@@ -480,7 +496,7 @@ rg__start_milter() {
 		[ "$RG__MILTER_PORT_TAKEN" = 1 ] || break
 	done
 	rg_tail "$T/relayguard.log" 40
-	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within 10s"
+	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within $(rg__secs 10)s"
 }
 
 # rg_log_grep [-F] PATTERN - grep relayguard.log.
@@ -916,6 +932,30 @@ rg_san_check() {
 	return 1
 }
 
+# rg__check_valgrind - false (and the report shown) when a valgrind log of
+# the daemon (valgrind.PID.log) names errors, or lacks its final summary
+# (the daemon was killed before valgrind could check for leaks, and not
+# on purpose by rg_milter_kill)
+rg__check_valgrind() {
+	local f pid ok=0
+	for f in "$T"/valgrind.*.log; do
+		[ -f "$f" ] || continue
+		pid=${f##*/valgrind.}
+		pid=${pid%.log}
+		if ! grep -q 'ERROR SUMMARY: ' "$f"; then
+			case " $RG__KILLED " in *" $pid "*) continue ;; esac
+			printf '%s\n' "FAIL: $f has no ERROR SUMMARY (daemon killed?)" >&2
+			ok=1
+		elif grep -q 'ERROR SUMMARY: [1-9]' "$f"; then
+			printf '%s\n' "FAIL: valgrind errors in $f" >&2
+			head -150 "$f" >&2
+			ok=1
+		fi
+	done
+	[ $ok = 0 ] || RG__FAILED=1
+	return $ok
+}
+
 # rg_harness_stop - stop everything rg_harness_start started and remove $T
 # (kept when the test failed or RG_KEEP=1). Safe to call more than once.
 rg_harness_stop() {
@@ -932,7 +972,7 @@ rg_harness_stop() {
 	RG__AT_STOP=()
 	# Postfix first, so it stops talking to the milter and the sink.
 	rg__stop_postfix
-	[ -n "${RG_MILTER_PID:-}" ] && rg__kill_wait "$RG_MILTER_PID" 10
+	[ -n "${RG_MILTER_PID:-}" ] && rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
 	for pid in $RG__PIDS; do
 		rg__kill_wait "$pid" 5
 	done
@@ -946,6 +986,7 @@ rg_harness_stop() {
 	# a sanitizer report from the daemon fails the test that caused it
 	local sanitizer=0
 	rg_san_check "$T/relayguard.log" || sanitizer=1
+	rg__check_valgrind || sanitizer=1
 	if [ "$RG__FAILED" = 1 ] || [ "${RG_KEEP:-0}" = 1 ]; then
 		rg_log "test directory kept: $T"
 	else
