@@ -133,13 +133,14 @@ rg__alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# rg__kill_wait PID [SECONDS] - SIGTERM, wait, then SIGKILL.
+# rg__kill_wait PID [SECONDS [sent]] - SIGTERM (unless "sent": the caller
+# did), wait, then SIGKILL.
 rg__kill_wait() {
 	local pid=$1 limit=$((${2:-10} * 10)) i=0
 	# "|| true" everywhere: tests may run under set -e, and wait fails for
 	# a pid that is not our child (the Postfix master) or was killed.
 	rg__alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
-	kill -TERM "$pid" 2>/dev/null || true
+	[ "${3:-}" = sent ] || kill -TERM "$pid" 2>/dev/null || true
 	while rg__alive "$pid" && [ $i -lt $limit ]; do
 		sleep 0.1
 		i=$((i + 1))
@@ -452,11 +453,31 @@ rg_milter_start() {
 	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within $(rg__secs 10)s"
 }
 
-# rg_milter_stop - SIGTERM, up to 10 s times RG_SLOW (libmilter polls its
-# listener and may take 5 s), then SIGKILL.
+# rg__milter_term - SIGTERM to the daemon, and wait for it to exit (10 s
+# times RG_SLOW, then SIGKILL). libmilter's listener sleeps in select() for
+# up to 5 s before it looks at the stop flag; once the daemon has logged
+# that it stops (the flag is set just after), one connection to the milter
+# port wakes the listener. Without the log line the wait is just longer.
+rg__milter_term() {
+	local pid=$RG_MILTER_PID n i=0
+	n=$(grep -c 'stopping on signal' "$T/relayguard.log" 2>/dev/null)
+	rg__alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	while [ $i -lt 40 ] && rg__alive "$pid"; do
+		if [ "$(grep -c 'stopping on signal' "$T/relayguard.log" 2>/dev/null)" -gt "${n:-0}" ]; then
+			sleep 0.1
+			(exec 3<>"/dev/tcp/127.0.0.1/$RG_MILTER_PORT") 2>/dev/null
+			break
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	rg__kill_wait "$pid" "$(rg__secs 10)" sent
+}
+
+# rg_milter_stop - stop the daemon: see rg__milter_term
 rg_milter_stop() {
 	[ -n "${RG_MILTER_PID:-}" ] || return 0
-	rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
+	rg__milter_term
 }
 
 # rg_milter_kill - SIGKILL, no clean-up in the daemon.
@@ -972,7 +993,7 @@ rg_harness_stop() {
 	RG__AT_STOP=()
 	# Postfix first, so it stops talking to the milter and the sink.
 	rg__stop_postfix
-	[ -n "${RG_MILTER_PID:-}" ] && rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
+	[ -n "${RG_MILTER_PID:-}" ] && rg__milter_term
 	for pid in $RG__PIDS; do
 		rg__kill_wait "$pid" 5
 	done
