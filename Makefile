@@ -248,4 +248,5 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
 -include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d) \
-	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d $(BUILD)/relayguardctl.d
+	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d $(BUILD)/relayguardctl.d \
+	$(BUILD)/tests/bench/milterload.d
