@@ -3,8 +3,12 @@
 #   make              configure if needed, then build into build/
 #   make run          install missing packages, build, run in the foreground
 #   make check        install test packages, build, run every test (also
-#                     under AddressSanitizer + UndefinedBehaviorSanitizer)
-#   make check-unit | check-integration | check-asan
+#                     under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                     and under ThreadSanitizer)
+#   make check-unit | check-integration | check-asan | check-tsan
+#   make check-valgrind  integration tests (VALGRIND_TESTS) with the daemon
+#                     under valgrind memcheck: memory errors and definite
+#                     leaks fail the test (not part of check)
 #   make install      DESTDIR=... prefix=/usr/local
 #                     (relayguard, relayguard-audit, their manual pages)
 #   make lint         forbidden calls, cppcheck
@@ -18,7 +22,8 @@
 #                     choose; new inputs go to build-fuzz/corpus/, crashes
 #                     to tests/fuzz/regressions/<target>/ (and it fails)
 #
-# BUILD names the build directory; SAN=1 builds with ASan + UBSan.
+# BUILD names the build directory; SAN=1 builds with ASan + UBSan,
+# SAN=thread with ThreadSanitizer (make check uses build-asan, build-tsan).
 
 BUILD ?= build
 SAN ?=
@@ -54,6 +59,12 @@ ifeq ($(FUZZ),1)
 ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
+# ThreadSanitizer cannot be combined with ASan; -O1 keeps the reports'
+# stacks close to the source at a bearable speed
+ifeq ($(SAN),thread)
+ALL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=thread
+endif
 
 POLICY_SRC = $(wildcard policy/*.c)
 MILTER_SRC = $(wildcard milter/*.c)
@@ -83,15 +94,15 @@ POLICY_LIBS = $(SPF2_LIBS) $(DKIM_LIBS) $(DMARC_LIBS) $(HIREDIS_LIBS) \
 	$(UNBOUND_LIBS) $(PSL_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) $(SYS_LIBS) -lpthread
 
 .PHONY: all conf deps deps-test deps-bench run check check-unit \
-	check-integration check-asan check-fuzz fuzz fuzz-bins install lint clean \
-	distclean
+	check-integration check-asan check-tsan check-valgrind check-fuzz fuzz \
+	fuzz-bins install lint clean distclean
 
 ifeq ($(wildcard config.mk),)
 all: config.mk
 	$(MAKE) all
 else
 all: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl \
-	$(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tools/mkconf
+	$(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tools/mkconf $(BUILD)/tests/bench/milterload
 endif
 
 # the shipped default configuration, generated from the parameter tables
@@ -237,11 +248,12 @@ run: deps
 	$(BUILD)/relayguard -f -c contrib/relayguard.conf
 
 # The whole suite: unit and integration tests on the normal build, then
-# both again on a sanitizer build. The last line counts every test.
+# both again on each sanitizer build. The last line counts every test.
 check: deps-test
 	$(MAKE) all
 	$(MAKE) BUILD=build-asan SAN=1 all
-	tests/check.sh build build-asan
+	$(MAKE) BUILD=build-tsan SAN=thread all
+	tests/check.sh build build-asan build-tsan
 
 check-unit: all
 	tests/unit/run.sh $(BUILD)
@@ -252,6 +264,24 @@ check-integration: all
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all
 	tests/check.sh build-asan
+
+check-tsan:
+	$(MAKE) BUILD=build-tsan SAN=thread all
+	tests/check.sh build-tsan
+
+# The daemon of the normal build under memcheck; lib.sh checks the log
+# valgrind writes (errors, and definite leaks, fail the test). Suppressions
+# in tests/valgrind.supp are for libraries we link only. RG_SLOW stretches
+# the daemon's start and stop waits.
+VALGRIND_TESTS ?= pass dkim spf dnsbl ratelimit_redis reload
+VALGRIND ?= valgrind --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite --error-exitcode=99 --num-callers=30 --vgdb=no \
+	--suppressions=$(CURDIR)/tests/valgrind.supp
+check-valgrind: deps-test
+	$(MAKE) all
+	RG_BIN=$(CURDIR)/$(BUILD)/relayguard RG_SLOW=4 \
+	RG_WRAP='$(VALGRIND) --log-file=$$T/valgrind.%p.log' \
+		tests/integration/run.sh $(VALGRIND_TESTS)
 
 install: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
@@ -270,10 +300,11 @@ lint:
 	tools/lint.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
 -include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d) \
-	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d $(BUILD)/relayguardctl.d
+	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d $(BUILD)/relayguardctl.d \
+	$(BUILD)/tests/bench/milterload.d

@@ -149,7 +149,7 @@ main_apply_logging(const struct rg_conf *c)
 			rg_log_warn("debug_modules: unknown module \"%s\"",
 			    c->core.debug_modules.v[i]);
 	}
-	rg_log_debug_mask = mask;
+	rg_log_set_debug_mask(mask);
 }
 
 /* main_socket_path - the file of a unix socket spec, or NULL */

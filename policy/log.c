@@ -16,8 +16,8 @@
 
 #include "log.h"
 
-volatile int rg_log_level = RG_LOG_INFO;
-volatile unsigned rg_log_debug_mask;
+atomic_int rg_log_level = RG_LOG_INFO;
+atomic_uint rg_log_debug_mask;
 
 static enum rg_log_target log_target = RG_LOG_TO_STDERR;
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;	/* stderr */
@@ -49,7 +49,13 @@ rg_log_set_level(int level)
 		level = RG_LOG_ALERT;
 	if (level > RG_LOG_DEBUG)
 		level = RG_LOG_DEBUG;
-	rg_log_level = level;
+	atomic_store_explicit(&rg_log_level, level, memory_order_relaxed);
+}
+
+void
+rg_log_set_debug_mask(unsigned mask)
+{
+	atomic_store_explicit(&rg_log_debug_mask, mask, memory_order_relaxed);
 }
 
 int

@@ -14,6 +14,7 @@
 #define RG_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 enum rg_log_level {
 	RG_LOG_ALERT,
@@ -47,11 +48,17 @@ enum rg_log_module {
 	RG_MOD_COUNT
 };
 
-extern volatile int rg_log_level;
-extern volatile unsigned rg_log_debug_mask;
+/*
+ * Read by every thread before each line, written by a reload: atomics, read
+ * relaxed (each is a flag of its own; nothing else is published with it).
+ */
+extern atomic_int rg_log_level;
+extern atomic_uint rg_log_debug_mask;
 
 void rg_log_open(enum rg_log_target target, int facility);
 void rg_log_set_level(int level);
+/* rg_log_set_debug_mask - modules logged at debug level, 1u << RG_MOD_x */
+void rg_log_set_debug_mask(unsigned mask);
 /* rg_log_module_index - index of a module name, or -1 */
 int rg_log_module_index(const char *name);
 const char *rg_log_module_name(int index);
@@ -65,9 +72,13 @@ void rg_log_write_id(int level, const char *id, const char *fmt, ...)
 void rg_log_write_errno(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define RG_LOG_ON(lvl) ((lvl) <= rg_log_level)
+#define RG_LOG_LEVEL_NOW() \
+	atomic_load_explicit(&rg_log_level, memory_order_relaxed)
+#define RG_LOG_ON(lvl) ((lvl) <= RG_LOG_LEVEL_NOW())
 #define RG_DEBUG_ON(mod) \
-	(rg_log_level >= RG_LOG_DEBUG || (rg_log_debug_mask & (1u << (mod))))
+	(RG_LOG_LEVEL_NOW() >= RG_LOG_DEBUG || \
+	    (atomic_load_explicit(&rg_log_debug_mask, memory_order_relaxed) & \
+	    (1u << (mod))))
 
 #define rg_log_alert(...) rg_log_write(RG_LOG_ALERT, __VA_ARGS__)
 #define rg_log_error(...) rg_log_write(RG_LOG_ERR, __VA_ARGS__)

@@ -1,8 +1,11 @@
 #!/bin/sh
 # check.sh BUILD... - every test, for each build directory given:
 # unit tests, then integration tests against that build's daemon.
-# A sanitizer build (its directory name contains "asan") runs with
-# halt_on_error, so any ASan or UBSan report fails the test that caused it.
+# A sanitizer build runs with halt_on_error, so any report fails the test
+# that caused it: a directory name containing "asan" means ASan + UBSan,
+# one containing "tsan" ThreadSanitizer (suppressions in tests/tsan.supp,
+# for libraries we link only; the integration harness lets the daemon go
+# on after a report and judges its log, see rg_san_check in lib.sh).
 # Ends with the total as "N passed, N failed". Integration tests run
 # RG_JOBS (default 3) at a time: they mostly wait on their services.
 cd "$(dirname "$0")/.." || exit 1
@@ -26,13 +29,14 @@ tally() {
 }
 
 for build in "$@"; do
+	unset ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
 	case "$build" in
 	*asan*)
 		export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
 		export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 		;;
-	*)
-		unset ASAN_OPTIONS UBSAN_OPTIONS
+	*tsan*)
+		export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 		;;
 	esac
 	log=$(mktemp)

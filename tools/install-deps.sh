@@ -8,7 +8,8 @@
 #          m4 and libwrap0 are for the Sendmail test, which unpacks
 #          sendmail-bin itself (installing it would remove postfix);
 #          libsystemd-dev lets the build notify systemd (optional: the
-#          daemon builds without it) so t_notify.sh has something to test
+#          daemon builds without it) so t_notify.sh has something to test;
+#          valgrind is for make check-valgrind
 #   bench  test, plus the filters make bench measures relayguard against:
 #          OpenDKIM with OpenDMARC, and rspamd (never run as system
 #          services: policy-rc.d below keeps their postinst from starting
@@ -25,7 +26,8 @@ libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev libmicrohttpd-dev"
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
-gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim curl libsystemd-dev"
+gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim curl libsystemd-dev
+valgrind"
 bench_pkgs="opendkim opendmarc rspamd"
 
 case "$mode" in

@@ -21,6 +21,12 @@
 #                         (the test world: ours.example is ours, the rest foreign)
 #   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody"); may
 #                         name $RG_MILTER_PORT etc. like RG_CONF
+#   RG_WRAP               words put before the daemon's command, e.g. valgrind
+#                         and its options (make check-valgrind); may name $T.
+#                         A $T/valgrind.*.log it writes is checked at stop:
+#                         errors, or no final summary, fail the test
+#   RG_SLOW               whole factor for the daemon's start and stop waits
+#                         (default 1: 10 s each), for a slow RG_WRAP
 #   RG_POSTFIX_MILTER     smtpd_milters/non_smtpd_milters (set automatically
 #                         when the milter is started; empty means none)
 #   RG_POSTFIX_EXTRA      extra main.cf lines "name = value", one per line;
@@ -68,6 +74,11 @@ RG__STOPPED=0
 RG__STARTED=0
 RG__FAILED=0
 RG__AT_STOP=()      # rg_at_stop commands
+RG__KILLED=""       # daemons rg_milter_kill ended (no valgrind summary)
+# the first line of a sanitizer report in the daemon's output: ASan and
+# LeakSanitizer "ERROR:", UBSan "runtime error:" and its summary
+# (ThreadSanitizer's reports are sorted by rg_san_check)
+RG__SAN_REPORT='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 
 # ---------------------------------------------------------------- messages
 
@@ -126,13 +137,14 @@ rg__alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# rg__kill_wait PID [SECONDS] - SIGTERM, wait, then SIGKILL.
+# rg__kill_wait PID [SECONDS [sent]] - SIGTERM (unless "sent": the caller
+# did), wait, then SIGKILL.
 rg__kill_wait() {
 	local pid=$1 limit=$((${2:-10} * 10)) i=0
 	# "|| true" everywhere: tests may run under set -e, and wait fails for
 	# a pid that is not our child (the Postfix master) or was killed.
 	rg__alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
-	kill -TERM "$pid" 2>/dev/null || true
+	[ "${3:-}" = sent ] || kill -TERM "$pid" 2>/dev/null || true
 	while rg__alive "$pid" && [ $i -lt $limit ]; do
 		sleep 0.1
 		i=$((i + 1))
@@ -153,6 +165,11 @@ rg__bg() {
 	"$@" </dev/null >>"$log" 2>&1 &
 	RG__LASTPID=$!
 	RG__PIDS+=" $RG__LASTPID"
+}
+
+# rg__secs N - N seconds scaled by RG_SLOW (a daemon under valgrind)
+rg__secs() {
+	echo $(($1 * ${RG_SLOW:-1}))
 }
 
 # ---------------------------------------------------------------- ports
@@ -479,13 +496,27 @@ rg__milter_try() {
 	# shellcheck disable=SC2086
 	local args
 	args=$(rg__subst "${RG_MILTER_ARGS--u nobody}")
-	rg__bg "$T/relayguard.log" "$RG_BIN" -f -c "$T/relayguard.conf" $args
+	local wrap
+	wrap=$(rg__subst "${RG_WRAP:-}")
+	# shellcheck disable=SC2086
+	TSAN_OPTIONS=$(rg_daemon_tsan) rg__bg "$T/relayguard.log" $wrap \
+		"$RG_BIN" -f -c "$T/relayguard.conf" $args
 	RG_MILTER_PID=$RG__LASTPID
 	export RG_MILTER_PID
-	rg__wait_listen "$RG_MILTER_PORT" "$RG_MILTER_PID" 10 && return 0
+	rg__wait_listen "$RG_MILTER_PORT" "$RG_MILTER_PID" "$(rg__secs 10)" && return 0
 	if rg__port_used "$RG_MILTER_PORT"; then RG__MILTER_PORT_TAKEN=1; fi
-	rg__kill_wait "$RG_MILTER_PID" 10
+	rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
 	return 1
+}
+
+# rg_daemon_tsan - TSAN_OPTIONS for a daemon whose output the test checks
+# with rg_san_check: it goes on after a report (all of them in one run,
+# and its clean-up still runs) and exits as it would without one. A test
+# that starts a daemon itself: TSAN_OPTIONS=$(rg_daemon_tsan) "$RG_BIN" ...
+rg_daemon_tsan() {
+	if [ -n "${TSAN_OPTIONS:-}" ]; then
+		printf '%s' "$TSAN_OPTIONS:halt_on_error=0:exitcode=0"
+	fi
 }
 
 # rg_milter_start - (re)start relayguard with the same $T/relayguard.conf
@@ -493,19 +524,40 @@ rg__milter_try() {
 rg_milter_start() {
 	rg__milter_try && return 0
 	rg_tail "$T/relayguard.log" 40
-	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within 10s"
+	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within $(rg__secs 10)s"
 }
 
-# rg_milter_stop - SIGTERM, up to 10 s (libmilter polls its listener and
-# may take 5 s), then SIGKILL.
+# rg__milter_term - SIGTERM to the daemon, and wait for it to exit (10 s
+# times RG_SLOW, then SIGKILL). libmilter's listener sleeps in select() for
+# up to 5 s before it looks at the stop flag; once the daemon has logged
+# that it stops (the flag is set just after), one connection to the milter
+# port wakes the listener. Without the log line the wait is just longer.
+rg__milter_term() {
+	local pid=$RG_MILTER_PID n i=0
+	n=$(grep -c 'stopping on signal' "$T/relayguard.log" 2>/dev/null)
+	rg__alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	while [ $i -lt 40 ] && rg__alive "$pid"; do
+		if [ "$(grep -c 'stopping on signal' "$T/relayguard.log" 2>/dev/null)" -gt "${n:-0}" ]; then
+			sleep 0.1
+			(exec 3<>"/dev/tcp/127.0.0.1/$RG_MILTER_PORT") 2>/dev/null
+			break
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	rg__kill_wait "$pid" "$(rg__secs 10)" sent
+}
+
+# rg_milter_stop - stop the daemon: see rg__milter_term
 rg_milter_stop() {
 	[ -n "${RG_MILTER_PID:-}" ] || return 0
-	rg__kill_wait "$RG_MILTER_PID" 10
+	rg__milter_term
 }
 
 # rg_milter_kill - SIGKILL, no clean-up in the daemon.
 rg_milter_kill() {
 	[ -n "${RG_MILTER_PID:-}" ] || return 0
+	RG__KILLED+=" $RG_MILTER_PID"
 	kill -KILL "$RG_MILTER_PID" 2>/dev/null || true
 	wait "$RG_MILTER_PID" 2>/dev/null || true
 	return 0
@@ -539,7 +591,7 @@ rg__start_milter() {
 		[ "$RG__MILTER_PORT_TAKEN" = 1 ] || break
 	done
 	rg_tail "$T/relayguard.log" 40
-	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within 10s"
+	rg_fail "relayguard did not accept connections on port $RG_MILTER_PORT within $(rg__secs 10)s"
 }
 
 # rg_log_grep [-F] PATTERN - grep relayguard.log.
@@ -805,6 +857,24 @@ rg_send() {
 	return $rc
 }
 
+# rg_send_outcome ID SWAKS-ARGS... - one session with swaks (no --server
+# needed), for tests that send many in parallel: appends one line to
+# $T/outcomes, "ID delivered", "ID refused CODE" or "ID LOST" (neither a
+# queue id nor an error reply: a message the test must count as lost).
+rg_send_outcome() {
+	local id=$1 out code
+	shift
+	out=$(swaks --server "127.0.0.1:$RG_SMTP_PORT" --timeout 60 "$@" </dev/null 2>&1)
+	code=$(grep -oE '^<\*\* +[45][0-9][0-9] ' <<<"$out" | head -1 | tr -d '<* ')
+	if grep -q 'queued as' <<<"$out"; then
+		echo "$id delivered" >>"$T/outcomes"
+	elif [ -n "$code" ]; then
+		echo "$id refused $code" >>"$T/outcomes"
+	else
+		echo "$id LOST" >>"$T/outcomes"
+	fi
+}
+
 # ---------------------------------------------------------------- asserts
 
 # rg_assert_contains [-F] FILE PATTERN
@@ -899,6 +969,88 @@ rg_at_stop() {
 	RG__AT_STOP+=("$1")
 }
 
+# rg__tsan_ours FILE - print the ThreadSanitizer reports of FILE that fail
+# a test: all of them, except those printed after the daemon logged
+# "stopping on signal" whose access stacks hold no frame of relayguard
+# itself. Those are libmilter tearing down its own threads (its listener,
+# worker pool and stop mutex; see tests/tsan.supp), which a suppression
+# cannot name: the pool's functions are static. A report's access stacks
+# are the frames before its first "Location", "Mutex" or "Thread" line.
+rg__tsan_ours() {
+	awk '
+	/ info: stopping on signal / { stopping = 1 }
+	/ info: relayguard .* ready on / { stopping = 0 }
+	/(WARNING|ERROR|FATAL): ThreadSanitizer/ {
+		inrep = 1; access = 1; ours = 0; text = ""
+	}
+	inrep {
+		text = text $0 "\n"
+		if ($0 ~ /^  (Location is|Mutex |Thread T)/)
+			access = 0
+		if (access && $0 ~ /^ +#[0-9]+ / && $0 ~ /\(relayguard\+0x/)
+			ours = 1
+		if ($0 ~ /^FATAL: ThreadSanitizer/)
+			ours = 1
+		if ($0 ~ /^SUMMARY: ThreadSanitizer/ || $0 ~ /^FATAL:/) {
+			if (ours || !stopping)
+				printf "%s", text
+			else
+				ignored++
+			inrep = 0
+		}
+	}
+	END {
+		if (inrep)
+			printf "%s", text
+		if (ignored)
+			printf "(%d report(s) of libmilter stopping its own threads left out)\n", ignored > "/dev/stderr"
+	}' "$1"
+}
+
+# rg_san_check FILE - false, with the report shown, when FILE (a daemon's
+# output) holds a sanitizer report that fails the test
+rg_san_check() {
+	local tsan
+	[ -f "$1" ] || return 0
+	if grep -qE "$RG__SAN_REPORT" "$1"; then
+		printf '%s\n' "FAIL: sanitizer report in $1" >&2
+		grep -A40 -E "$RG__SAN_REPORT" "$1" | head -80 >&2
+		RG__FAILED=1
+		return 1
+	fi
+	grep -q 'ThreadSanitizer' "$1" || return 0
+	tsan=$(rg__tsan_ours "$1")
+	[ -z "$tsan" ] && return 0
+	printf '%s\n' "FAIL: ThreadSanitizer report in $1" >&2
+	printf '%s\n' "$tsan" | head -80 >&2
+	RG__FAILED=1
+	return 1
+}
+
+# rg__check_valgrind - false (and the report shown) when a valgrind log of
+# the daemon (valgrind.PID.log) names errors, or lacks its final summary
+# (the daemon was killed before valgrind could check for leaks, and not
+# on purpose by rg_milter_kill)
+rg__check_valgrind() {
+	local f pid ok=0
+	for f in "$T"/valgrind.*.log; do
+		[ -f "$f" ] || continue
+		pid=${f##*/valgrind.}
+		pid=${pid%.log}
+		if ! grep -q 'ERROR SUMMARY: ' "$f"; then
+			case " $RG__KILLED " in *" $pid "*) continue ;; esac
+			printf '%s\n' "FAIL: $f has no ERROR SUMMARY (daemon killed?)" >&2
+			ok=1
+		elif grep -q 'ERROR SUMMARY: [1-9]' "$f"; then
+			printf '%s\n' "FAIL: valgrind errors in $f" >&2
+			head -150 "$f" >&2
+			ok=1
+		fi
+	done
+	[ $ok = 0 ] || RG__FAILED=1
+	return $ok
+}
+
 # rg_harness_stop - stop everything rg_harness_start started and remove $T
 # (kept when the test failed or RG_KEEP=1). Safe to call more than once.
 rg_harness_stop() {
@@ -915,7 +1067,7 @@ rg_harness_stop() {
 	RG__AT_STOP=()
 	# Postfix first, so it stops talking to the milter and the sink.
 	rg__stop_postfix
-	[ -n "${RG_MILTER_PID:-}" ] && rg__kill_wait "$RG_MILTER_PID" 10
+	[ -n "${RG_MILTER_PID:-}" ] && rg__milter_term
 	for pid in $RG__PIDS; do
 		rg__kill_wait "$pid" 5
 	done
@@ -928,14 +1080,8 @@ rg_harness_stop() {
 	[ -n "$left" ] && rg_log "killed leftover processes:$left"
 	# a sanitizer report from the daemon fails the test that caused it
 	local sanitizer=0
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
-		"$T/relayguard.log" 2>/dev/null; then
-		printf '%s\n' "FAIL: sanitizer report in relayguard.log" >&2
-		grep -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
-			"$T/relayguard.log" | head -60 >&2
-		RG__FAILED=1
-		sanitizer=1
-	fi
+	rg_san_check "$T/relayguard.log" || sanitizer=1
+	rg__check_valgrind || sanitizer=1
 	if [ "$RG__FAILED" = 1 ] || [ "${RG_KEEP:-0}" = 1 ]; then
 		rg_log "test directory kept: $T"
 	else

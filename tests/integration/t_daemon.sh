@@ -55,7 +55,7 @@ echo "$out" | grep -q 'refusing to run as root' || rg_fail "no reason given: $ou
 # daemon runs as that user (checked from /proc)
 printf 'socket = unix:%s/rg.sock\nuser = nobody\nsocket_group = postfix\nlog_target = stderr\n' \
 	"$D" >"$D/unix.conf"
-"$RG_BIN" -f -c "$D/unix.conf" >"$D/unix.log" 2>&1 &
+TSAN_OPTIONS=$(rg_daemon_tsan) "$RG_BIN" -f -c "$D/unix.conf" >"$D/unix.log" 2>&1 &
 pid=$!
 pids="$pids $pid"
 for _ in $(seq 50); do [ -S "$D/rg.sock" ] && grep -q ready "$D/unix.log" && break; sleep 0.1; done
@@ -76,4 +76,5 @@ wait "$pid"
 rc=$?
 [ "$rc" = 0 ] || rg_fail "clean stop exited $rc"
 grep -q 'stopped' "$D/unix.log" || rg_fail "no 'stopped' line"
+rg_san_check "$D/unix.log" || rg_fail "sanitizer report"
 exit 0

@@ -15,8 +15,11 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v miltertest >/dev/null || rg_skip "miltertest is not installed"
+# redis_command_timeout: the default 200 ms is too short for a sanitizer
+# build on a busy machine, and failure mode open would skip the limit
 RG_CONF='kv_backend = redis
 redis_server = 127.0.0.1:$REDIS_PORT
+redis_command_timeout = 2s
 block_refresh_interval = 1s
 ratelimit_rules = per_login messages sasl_user 4/1h tempfail auth'
 rg_harness_start
@@ -25,9 +28,9 @@ CTL="$(dirname "$RG_BIN")/relayguardctl -c $T/relayguard.conf"
 # instance B: same store and rule, its own socket and log
 rg_port B_PORT
 sed "s/^socket = .*/socket = inet:$B_PORT@127.0.0.1/" "$T/relayguard.conf" >"$T/b.conf"
-"$RG_BIN" -f -c "$T/b.conf" -u nobody >"$T/b.log" 2>&1 &
+TSAN_OPTIONS=$(rg_daemon_tsan) "$RG_BIN" -f -c "$T/b.conf" -u nobody >"$T/b.log" 2>&1 &
 B_PID=$!
-rg_at_stop "rg__kill_wait $B_PID 10"
+rg_at_stop "rg__kill_wait $B_PID 10; rg_san_check $T/b.log || exit 1"
 RG_EXTRA_LOGS="$T/b.log"
 rg__wait_listen "$B_PORT" "$B_PID" 10 || rg_fail "instance B did not start: $(cat "$T/b.log")"
 

@@ -16,7 +16,7 @@ rg__pick_port || rg_fail "no free port"
 port=$RG__PORT
 printf 'socket = inet:%s@127.0.0.1\nlog_target = stderr\nmax_recipients = 2\nauthserv_id = stages.test\ntrusted_networks = 192.0.2.0/24\n' \
 	"$port" >"$D/rg.conf"
-"$RG_BIN" -f -c "$D/rg.conf" -u nobody -P "$D/rg.pid" >"$D/rg.log" 2>&1 &
+TSAN_OPTIONS=$(rg_daemon_tsan) "$RG_BIN" -f -c "$D/rg.conf" -u nobody -P "$D/rg.pid" >"$D/rg.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q ready "$D/rg.log" && break; sleep 0.1; done
 [ "$(cat "$D/rg.pid" 2>/dev/null)" = "$pid" ] || rg_fail "-P did not write the pid"
@@ -50,4 +50,8 @@ cat "$D/mt2.out"
 	{ cat "$D/rg.log"; rg_fail "in-flight reload check failed"; }
 grep -q 'generation 3' "$D/rg.log" || rg_fail "the mid-session reload did not happen"
 grep -qiE 'panic|error' "$D/rg.log" && { cat "$D/rg.log"; rg_fail "errors in the log"; }
+# a clean stop, then no sanitizer report in what the daemon wrote
+rg__kill_wait "$pid" 10
+pid=""
+rg_san_check "$D/rg.log" || rg_fail "sanitizer report"
 exit 0

@@ -285,10 +285,13 @@ static void
 publish_file(const char *sel, const char *pem_path)
 {
 	char cmd[1024], rec[4096];
+	int n;
 
 	snprintf(cmd, sizeof(cmd), "openssl pkey -in '%s' -pubout -outform DER | "
 	    "base64 -w0", pem_path);
-	snprintf(rec, sizeof(rec), "v=DKIM1; k=rsa; p=%s", dk_cmd_output(cmd));
+	n = snprintf(rec, sizeof(rec), "v=DKIM1; k=rsa; p=%s", dk_cmd_output(cmd));
+	RGT_CHECK(n > 0 && (size_t)n < sizeof(rec), "key record of %s: %d bytes",
+	    pem_path, n);
 	snprintf(cmd, sizeof(cmd), "%s._domainkey.example.com", sel);
 	fake_add(cmd, FK_TXT, rec);
 }
