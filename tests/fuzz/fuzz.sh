@@ -31,13 +31,15 @@ for t in $targets; do
 		status=1
 		continue
 	fi
-	mkdir -p "$corpus" "$art" "$build/logs"
+	tmp=$PWD/$build/tmp/$t
+	rm -rf "$tmp"
+	mkdir -p "$corpus" "$art" "$build/logs" "$tmp"
 	seeds=tests/fuzz/corpus/$t
 	[ -d "tests/fuzz/regressions/$t" ] && seeds="$seeds tests/fuzz/regressions/$t"
 	echo "== $t: $time s (log $log)"
 	# -close_fd_mask=2: the code's own log lines stay out of the log;
 	# libFuzzer's report and any sanitizer report still get there
-	"$bin" -max_total_time="$time" -timeout=30 -rss_limit_mb=2048 \
+	TMPDIR=$tmp "$bin" -max_total_time="$time" -timeout=30 -rss_limit_mb=2048 \
 	    -max_len=65536 -print_final_stats=1 -close_fd_mask=2 \
 	    -artifact_prefix="$art/" "$corpus" $seeds >"$log" 2>&1
 	rc=$?
@@ -49,11 +51,12 @@ for t in $targets; do
 		echo "fuzz: $t: $(basename "$f") -> tests/fuzz/regressions/$t/"
 		# run it once more with stderr open: the broken invariant or the
 		# sanitizer's first line
-		"$bin" "$f" 2>&1 | grep -a -m 2 -E 'invariant broken|ERROR:|runtime error' |
+		TMPDIR=$tmp "$bin" "$f" 2>&1 | grep -a -m 2 -E 'invariant broken|ERROR:|runtime error' |
 		    cut -c 1-300 | tee -a "$log"
 		rm -f "$f"
 		found=$((found + 1))
 	done
+	rm -rf "$tmp"
 	if [ "$rc" != 0 ] && [ "$found" = 0 ]; then
 		echo "fuzz: $t: exit $rc without a reproducer; see $log"
 		found=1

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 	} \
 } while (0)
 
-static char fuzz_dir[64];
+static char fuzz_dir[256];
 
 /* fuzz_rmdir - remove the private directory and its files (no subdirectories) */
 static inline void
@@ -56,13 +56,21 @@ fuzz_rmdir(void)
 	rmdir(fuzz_dir);
 }
 
-/* fuzz_tmpdir - this process's own directory under /tmp, made once */
+/*
+ * fuzz_tmpdir - this process's own directory under $TMPDIR (or /tmp),
+ * made once; removed at exit (libFuzzer ends without exit handlers, so
+ * fuzz.sh gives each run a TMPDIR of its own and removes that)
+ */
 static inline const char *
 fuzz_tmpdir(void)
 {
+	const char *tmp = getenv("TMPDIR");
+
 	if (fuzz_dir[0] != '\0')
 		return fuzz_dir;
-	snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/rgfuzz.XXXXXX");
+	if (tmp == NULL || tmp[0] != '/' || snprintf(fuzz_dir, sizeof(fuzz_dir),
+	    "%s/rgfuzz.XXXXXX", tmp) >= (int)sizeof(fuzz_dir))
+		snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/rgfuzz.XXXXXX");
 	if (mkdtemp(fuzz_dir) == NULL) {
 		perror("mkdtemp");
 		abort();
