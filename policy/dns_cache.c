@@ -217,9 +217,13 @@ dnsc_make(const char *lname, int rrtype, const struct rg_dns_answer *a,
 static void
 dnsc_prune(struct rg_dns_cache *c, struct dnsc_entry **head, long long now)
 {
-	struct dnsc_entry **pp, *e, **oldest = NULL;
+	struct dnsc_entry **pp = head, *e, **oldest = NULL;
 
-	for (pp = head; (e = *pp) != NULL;) {
+	/* cppcheck 2.10 takes *head for unset after the caller's unlink:
+	 * the buckets are calloc'd and every unlink stores a next pointer */
+	/* cppcheck-suppress uninitvar */
+	while (*pp != NULL) {
+		e = *pp;
 		if (e->expires <= now) {
 			*pp = e->next;
 			free(e);
