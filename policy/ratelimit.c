@@ -427,11 +427,19 @@ rl_slot_release(struct rg_conn *c, struct rg_limits_conn *l)
 	if (!l->slot_held)
 		return;
 	l->slot_held = 0;
-	/* given back already, with the rest, when the daemon stopped */
-	if (!rg_ratelimit_slot_unheld(l->slot_key))
-		return;
+	/*
+	 * The store first: once the daemon is stopping there is none, and the
+	 * slot must stay counted as held so that the shutdown gives it back
+	 * (unheld first, it was lost between the two). Holding the store
+	 * makes the shutdown wait until this slot is unheld and given back.
+	 */
 	if ((kv = rg_kv_hold()) == NULL)
 		return;
+	/* given back already, with the rest, when the daemon stopped */
+	if (!rg_ratelimit_slot_unheld(l->slot_key)) {
+		rg_kv_unhold(kv);
+		return;
+	}
 	if (rg_kv_incr(kv, l->slot_key, -1, RG_KV_NOLIMIT,
 	    c->conf->ratelimit.slot_ttl, NULL, &why) != RG_KV_OK)
 		rg_log_id(RG_LOG_WARN, c->id, "ratelimit: cannot give back the "

@@ -639,6 +639,16 @@ test_slots_shutdown(void)
 	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 2);
 	rg_conn_free(c[0]);
 	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	RGT_CASE("a session closing while the store is withdrawn at stop keeps "
+	    "its slot for the shutdown");
+	RGT_INTEQ(connect_from(&c[0], "192.0.2.8", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 2);
+	rg_kv_set_default(NULL);
+	rg_conn_free(c[0]);	/* no store: nothing given back, still held */
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 2);
+	rg_ratelimit_slots_shutdown(f.kv);
+	RGT_INTEQ(slot_value(&f, "192.0.2.8"), 1);
+	rg_kv_set_default(f.kv);
 	rg_verdict_clear(&v);
 	rg_ratelimit_slots_clear();
 	lf_close(&f);
