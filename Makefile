@@ -253,6 +253,7 @@ check: deps-test
 	$(MAKE) all
 	$(MAKE) BUILD=build-asan SAN=1 all
 	$(MAKE) BUILD=build-tsan SAN=thread all
+	tools/lint.sh
 	tests/check.sh build build-asan build-tsan
 
 check-unit: all

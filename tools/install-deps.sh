@@ -9,7 +9,8 @@
 #          sendmail-bin itself (installing it would remove postfix);
 #          libsystemd-dev lets the build notify systemd (optional: the
 #          daemon builds without it) so t_notify.sh has something to test;
-#          valgrind is for make check-valgrind
+#          valgrind is for make check-valgrind, cppcheck for the lint
+#          step of make check
 #   bench  test, plus the filters make bench measures relayguard against:
 #          OpenDKIM with OpenDMARC, and rspamd (never run as system
 #          services: policy-rc.d below keeps their postinst from starting
@@ -27,7 +28,7 @@ libhiredis-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev libmicrohttpd-de
 test_pkgs="postfix redis-server unbound swaks miltertest clang
 libclang-rt-14-dev groff-base procps iproute2 openssl python3 bind9-dnsutils
 gettext-base libnet-ssleay-perl bc m4 libwrap0 python3-dkim curl libsystemd-dev
-valgrind"
+valgrind cppcheck"
 bench_pkgs="opendkim opendmarc rspamd"
 
 case "$mode" in
