@@ -11,7 +11,9 @@
  * Kept: OK, NXDOMAIN and NODATA answers that carry a TTL and are not
  * bogus, with at most DNSC_DATA_MAX bytes of rdata, for their TTL as the
  * backend gave it (libunbound counts it down in its own cache) and at
- * most DNSC_TTL_MAX. At most DNSC_MAX entries in DNSC_BUCKETS chains
+ * most DNSC_TTL_MAX. At most DNSC_MAX entries and DNSC_BYTES_MAX bytes
+ * (so that big TXT answers of hostile domains cannot take more), in
+ * DNSC_BUCKETS chains
  * keyed by SipHash of the lower-cased name under a random key: a full
  * table first drops the expired entries of the chain, then the chain's
  * oldest; an empty chain in a full table stores nothing. One rwlock:
@@ -34,6 +36,7 @@
 #define DNSC_DATA_MAX	4096		/* rdata bytes of one answer */
 #define DNSC_ITEMS_MAX	RG_DNS_MAX_RRS
 #define DNSC_TTL_MAX	3600		/* seconds */
+#define DNSC_BYTES_MAX	(8u << 20)	/* all entries, allocations counted */
 
 struct dnsc_entry {
 	struct dnsc_entry *next;
@@ -42,6 +45,7 @@ struct dnsc_entry {
 	int rrtype, rcode, secure;
 	enum rg_dns_status status;
 	size_t nitems;
+	size_t size;			/* of the one allocation */
 	char *name;			/* lower case, in the same allocation */
 	char **items;			/* NULL-terminated, as in an answer */
 	int *lens;
@@ -51,6 +55,7 @@ struct rg_dns_cache {
 	pthread_rwlock_t lock;
 	unsigned char key[RG_SIPHASH_KEY_LEN];
 	size_t n;
+	size_t bytes;			/* sum of the entries' size */
 	struct dnsc_entry *bucket[DNSC_BUCKETS];
 };
 
@@ -191,6 +196,7 @@ dnsc_make(const char *lname, int rrtype, const struct rg_dns_answer *a,
 	struct dnsc_entry *e = rg_xcalloc(1, size);
 	char *p;
 
+	e->size = size;
 	e->items = (char **)(e + 1);
 	e->lens = (int *)(e->items + nitems + 1);
 	p = (char *)(e->lens + nitems + 1);
@@ -212,10 +218,30 @@ dnsc_make(const char *lname, int rrtype, const struct rg_dns_answer *a,
 	return e;
 }
 
+/* dnsc_drop - unlink *pp and free it (locked) */
+static void
+dnsc_drop(struct rg_dns_cache *c, struct dnsc_entry **pp)
+{
+	struct dnsc_entry *e = *pp;
+
+	*pp = e->next;
+	c->n--;
+	c->bytes -= e->size;
+	free(e);
+}
+
+/* dnsc_full - no room for an entry of size bytes (locked) */
+static int
+dnsc_full(const struct rg_dns_cache *c, size_t size)
+{
+	return c->n >= DNSC_MAX || c->bytes + size > DNSC_BYTES_MAX;
+}
+
 /* dnsc_prune - drop expired entries of a chain, and its oldest when the
  * table is still full (locked) */
 static void
-dnsc_prune(struct rg_dns_cache *c, struct dnsc_entry **head, long long now)
+dnsc_prune(struct rg_dns_cache *c, struct dnsc_entry **head, long long now,
+    size_t size)
 {
 	struct dnsc_entry **pp = head, *e, **oldest = NULL;
 
@@ -225,21 +251,15 @@ dnsc_prune(struct rg_dns_cache *c, struct dnsc_entry **head, long long now)
 	while (*pp != NULL) {
 		e = *pp;
 		if (e->expires <= now) {
-			*pp = e->next;
-			free(e);
-			c->n--;
+			dnsc_drop(c, pp);
 			continue;
 		}
 		/* entries are added at the head: the last is the oldest */
 		oldest = pp;
 		pp = &e->next;
 	}
-	if (c->n >= DNSC_MAX && oldest != NULL) {
-		e = *oldest;
-		*oldest = e->next;
-		free(e);
-		c->n--;
-	}
+	if (dnsc_full(c, size) && oldest != NULL)
+		dnsc_drop(c, oldest);
 }
 
 void
@@ -265,18 +285,17 @@ rg_dns_cache_put(struct rg_dns_cache *c, const char *name, int rrtype,
 
 		if (old->hash == e->hash && old->rrtype == rrtype &&
 		    strcmp(old->name, lname) == 0) {
-			*pp = old->next;
-			free(old);
-			c->n--;
+			dnsc_drop(c, pp);
 			break;
 		}
 	}
-	if (c->n >= DNSC_MAX)
-		dnsc_prune(c, head, now);
-	if (c->n < DNSC_MAX) {
+	if (dnsc_full(c, e->size))
+		dnsc_prune(c, head, now, e->size);
+	if (!dnsc_full(c, e->size)) {
 		e->next = *head;
 		*head = e;
 		c->n++;
+		c->bytes += e->size;
 		e = NULL;
 	}
 	pthread_rwlock_unlock(&c->lock);

@@ -135,6 +135,25 @@ test_expiry_and_bound(void)
 	RGT_INTEQ(rg_dns_cache_get(c, "n19999.test", RG_DNS_T_A, &r), 1);
 	rg_dns_result_release(&r);
 	rg_dns_cache_free(c);
+
+	RGT_CASE("bound in bytes: big TXT answers cannot take 16384 x 4 KB");
+	c = rg_dns_cache_new();
+	{
+		static char big[4000];
+		char *titems[] = { big, NULL };
+		int tlens[] = { (int)sizeof(big), 0 };
+		struct rg_dns_answer t = answer(RG_DNS_OK, 600, titems, tlens);
+
+		memset(big, 'v', sizeof(big));
+		for (int i = 0; i < 6000; i++) {
+			snprintf(name, sizeof(name), "t%d.test", i);
+			rg_dns_cache_put(c, name, RG_DNS_T_TXT, &t);
+		}
+	}
+	/* 8 MiB over about 4.1 KB an entry */
+	RGT_CHECK(rg_dns_cache_count(c) <= 2048 && rg_dns_cache_count(c) > 1000,
+	    "%zu entries of 4 KB", rg_dns_cache_count(c));
+	rg_dns_cache_free(c);
 }
 
 static void
