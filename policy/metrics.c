@@ -533,6 +533,9 @@ metrics_render_dns(struct rg_buf *out)
 	metrics_one(out, "relayguard_dns_late_answers_total", "counter",
 	    "DNS answers that came after their deadline and were dropped.",
 	    st.late);
+	metrics_one(out, "relayguard_dns_cache_hits_total", "counter",
+	    "DNS queries answered from relayguard's own answer cache.",
+	    st.cache_hits);
 }
 
 /* metrics_render_kv - the counter store; called with metrics_src_mutex */

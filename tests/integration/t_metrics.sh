@@ -119,6 +119,8 @@ delta 'relayguard_stage_duration_seconds_bucket{stage="eom",le="+Inf"}' 2
 conns=$(($(val "$T/m1" relayguard_connections_total) - $(val "$T/m0" relayguard_connections_total)))
 [ "$conns" -ge 5 ] || rg_fail "only $conns connections counted for 5 sessions"
 delta 'relayguard_stage_duration_seconds_count{stage="connect"}' "$conns"
+[ "$(val "$T/m1" relayguard_dns_cache_hits_total)" != missing ] ||
+	rg_fail "no DNS cache hit counter"
 q=$(($(val "$T/m1" relayguard_dns_queries_total) - $(val "$T/m0" relayguard_dns_queries_total)))
 [ "$q" -ge 3 ] || rg_fail "only $q DNS queries counted"
 
