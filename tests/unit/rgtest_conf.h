@@ -83,6 +83,17 @@ rgt_fake_dns(const char *zone)
 	rg_buf_release(&err);
 }
 
+/* rgt_rmtree - remove a test's temporary directory (a warning if not) */
+static inline void
+rgt_rmtree(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
 static inline void
 rgt_fake_dns_close(void)
 {

@@ -613,31 +613,20 @@ test_actions(void)
 static void
 setup(void)
 {
-	struct rg_buf err = RG_BUF_INIT;
-
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		exit(1);
 	}
-	zone = rg_dns_fake_open_text(zone_text, "zone", &err);
-	if (zone == NULL) {
-		printf("FAIL: zone: %s", rg_buf_cstr(&err));
-		exit(1);
-	}
-	rg_dns_set_default(zone);
-	rg_buf_release(&err);
+	rgt_fake_dns(zone_text);
+	zone = rg_dns_default();
 }
 
 static void
 cleanup(void)
 {
-	char cmd[128];
-
-	rg_dns_set_default(NULL);
-	zone = rg_dns_close(zone);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		printf("warning: could not remove %s\n", tmpdir);
+	rgt_fake_dns_close();
+	zone = NULL;
+	rgt_rmtree(tmpdir);
 }
 
 RGT_MAIN(setup, test_qname, test_site, test_site_bad, test_conf, test_listed,
