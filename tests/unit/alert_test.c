@@ -21,6 +21,7 @@
 #include "session.h"
 #include "settings.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 static char tmpdir[] = "/tmp/rgalertXXXXXX";
 
@@ -376,10 +377,7 @@ test_spawn(void)
 static void
 setup(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 }
 
 static void

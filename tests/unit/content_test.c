@@ -522,20 +522,13 @@ test_header_eom(void)
 static void
 setup(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 }
 
 static void
 cleanup(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		printf("warning: could not remove %s\n", tmpdir);
+	rgt_rmtree(tmpdir);
 }
 
 RGT_MAIN(setup, test_extension, test_conf, test_headers, test_attachments,

@@ -566,10 +566,7 @@ static struct rg_dns *zone;
 static void
 setup(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 	rgt_fake_dns(zone_text);
 	zone = rg_dns_default();
 }

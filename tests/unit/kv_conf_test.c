@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "settings.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 static char tmpdir[] = "/tmp/rgkvconfXXXXXX";
 
@@ -49,10 +50,7 @@ load_text(const char *text, struct rg_buf *err)
 static void
 setup(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 }
 
 static void

@@ -24,6 +24,7 @@
 #include "settings.h"
 #include "spf.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 static char tmpdir[] = "/tmp/rgmetricsXXXXXX";
 
@@ -503,10 +504,7 @@ test_conf_remote(void)
 static void
 setup(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 }
 
 static void

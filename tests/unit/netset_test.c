@@ -14,6 +14,7 @@
 #include "netset.h"
 #include "settings.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 static char tmpdir[] = "/tmp/rgnetXXXXXX";
 
@@ -310,20 +311,13 @@ test_conf(void)
 static void
 setup(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	rgt_rmtree(tmpdir);
 }
 
 RGT_MAIN(setup, test_lookup, test_everything, test_items, test_large,

@@ -21,6 +21,7 @@
 #include "session.h"
 #include "settings.h"
 #include "rgtest.h"
+#include "rgtest_conf.h"
 
 #define ABUSE_LIST	"tests/data/relay-abuse.txt"
 #define ABUSE_MIN	40
@@ -60,10 +61,7 @@ setup(void)
 {
 	struct rg_buf err = RG_BUF_INIT;
 
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 	write_file("domains", "# more local domains\nother.example\n");
 	write_file("sender_login", "# sender            logins\n"
 	    "alice@ours.example      alice\n"
@@ -574,13 +572,9 @@ test_conf_errors(void)
 static void
 teardown(void)
 {
-	char cmd[600];
-
 	rg_conf_release(conf_strict);
 	rg_conf_release(conf_open);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	rgt_rmtree(tmpdir);
 }
 
 RGT_MAIN(setup, test_table, test_abuse_list, test_log_line, test_smtputf8,

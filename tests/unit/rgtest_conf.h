@@ -1,6 +1,7 @@
 /*
- * rgtest_conf.h - fixtures shared by policy tests: a configuration from
- * text, and the fake resolver installed as the process default. Exits the
+ * rgtest_conf.h - fixtures shared by policy tests: a temporary directory,
+ * a configuration from text, and the fake resolver installed as the
+ * process default. Exits the
  * test with a message when a fixture cannot be built.
  */
 #ifndef RGTEST_CONF_H
@@ -81,6 +82,16 @@ rgt_fake_dns(const char *zone)
 	}
 	rg_dns_set_default(d);
 	rg_buf_release(&err);
+}
+
+/* rgt_mkdtemp - make the test's temporary directory from tmpl, or exit */
+static inline void
+rgt_mkdtemp(char *tmpl)
+{
+	if (mkdtemp(tmpl) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
 }
 
 /* rgt_rmtree - remove a test's temporary directory (a warning if not) */

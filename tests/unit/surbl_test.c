@@ -613,10 +613,7 @@ test_actions(void)
 static void
 setup(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	rgt_mkdtemp(tmpdir);
 	rgt_fake_dns(zone_text);
 	zone = rg_dns_default();
 }
