@@ -102,7 +102,8 @@ all: config.mk
 	$(MAKE) all
 else
 all: $(BUILD)/relayguard $(BUILD)/relayguard-audit $(BUILD)/relayguardctl \
-	$(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tools/mkconf $(BUILD)/tests/bench/milterload
+	$(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tools/mkconf $(BUILD)/tests/bench/milterload \
+	$(BUILD)/tests/bench/nullfilter
 endif
 
 # the shipped default configuration, generated from the parameter tables
@@ -220,17 +221,24 @@ fuzz: config.mk
 # Benchmarks: never part of check. BENCH_ARGS selects parts (e2e, load,
 # memory, scaling); ROUNDS, MESSAGES, SESSIONS, SIZES tune them.
 .PHONY: bench bench-tools
-bench-tools: $(BUILD)/tests/bench/milterload
+bench-tools: $(BUILD)/tests/bench/milterload $(BUILD)/tests/bench/nullfilter
 
 $(BUILD)/tests/bench/milterload: tests/bench/milterload.c config.mk
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
+# nullfilter asks for relayguard's own macro lists (milter/macro_lists.c)
+$(BUILD)/tests/bench/nullfilter: tests/bench/nullfilter.c $(BUILD)/milter/macro_lists.o config.mk
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/milter/macro_lists.o $(MILTER_LIBS) -lpthread
+
 bench: deps-bench
 	$(MAKE) all bench-tools
 	RG_BIN=$(CURDIR)/$(BUILD)/relayguard \
 	MILTERLOAD=$(CURDIR)/$(BUILD)/tests/bench/milterload \
+	NULLFILTER=$(CURDIR)/$(BUILD)/tests/bench/nullfilter \
 		tests/bench/run.sh $(BENCH_ARGS)
 
 deps:
@@ -308,4 +316,4 @@ distclean: clean
 
 -include $(POLICY_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d) \
 	$(AUDIT_OBJ:.o=.d) $(BUILD)/tools/relayguard-audit.d $(BUILD)/relayguardctl.d \
-	$(BUILD)/tests/bench/milterload.d
+	$(BUILD)/tests/bench/milterload.d $(BUILD)/tests/bench/nullfilter.d

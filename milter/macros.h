@@ -9,7 +9,16 @@
 #ifndef RG_MACROS_H
 #define RG_MACROS_H
 
+#include <stddef.h>
 #include <libmilter/mfapi.h>
+
+/* the macros asked for at each stage (SMFIM_*), macro_lists.c */
+struct rg_macro_list {
+	int stage;
+	const char *list;
+};
+extern const struct rg_macro_list rg_macro_lists[];
+extern const size_t rg_macro_nlists;
 
 const char *rg_macro(SMFICTX *ctx, const char *name);
 /* rg_macro_copy - copy a macro into a fixed field; unset leaves it alone */

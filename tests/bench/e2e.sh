@@ -4,6 +4,10 @@
 # One private Postfix (tests/integration/lib.sh) with one smtpd listener per
 # setup, all relaying to one smtp-sink:
 #   bare      no milter
+#   plain     a do-nothing libmilter filter (nullfilter -n), unix socket
+#   null      nullfilter: relayguard's side of the milter protocol (same
+#             stages, no-reply steps, macro lists, two fields added) and
+#             no checks, unix socket: the floor relayguard stands on
 #   tcp       relayguard over TCP (inet:127.0.0.1:port)
 #   unix      a second relayguard, same configuration, over a unix socket
 #   opendkim  OpenDKIM then OpenDMARC, Debian's packages (peers.sh)
@@ -24,7 +28,7 @@
 # the unix socket, as they run: rate and filter CPU per message.
 #
 # Knobs: ROUNDS (3), MESSAGES (1000), SESSIONS ("10 50"), SIZES ("1k 20k
-# 200k"), SETUPS ("bare tcp unix opendkim rspamd"), REUSE=1 (several messages per SMTP
+# 200k"), SETUPS ("bare plain null tcp unix opendkim rspamd"), REUSE=1 (several messages per SMTP
 # session: smtp-source -d), WARMUP (200). Prints a table; RESULTS=FILE
 # also writes one line per measurement there.
 set -u
@@ -35,7 +39,7 @@ ROUNDS=${ROUNDS:-3}
 MESSAGES=${MESSAGES:-1000}
 SESSIONS=${SESSIONS:-10 50}
 SIZES=${SIZES:-1k 20k 200k}
-SETUPS=${SETUPS:-bare tcp unix opendkim rspamd}
+SETUPS=${SETUPS:-bare plain null tcp unix opendkim rspamd}
 REUSE=${REUSE:-0}
 WARMUP=${WARMUP:-200}
 RESULTS=${RESULTS:-}
@@ -51,6 +55,8 @@ declare -A PORT SPEC
 bench_milter_spec() {
 	case "$1" in
 	bare) echo "" ;;
+	plain) echo 'unix:$T/plain.sock' ;;
+	null) echo 'unix:$T/null.sock' ;;
 	tcp) echo 'inet:127.0.0.1:$RG_MILTER_PORT' ;;
 	unix) echo 'unix:$T/rg.sock' ;;
 	opendkim) echo 'unix:$T/peers/run/opendkim.sock,unix:$T/peers/run/opendmarc.sock' ;;
@@ -77,6 +83,7 @@ relay_destination_concurrency_limit = 50"
 
 rg_harness_start
 case " $SETUPS " in *" unix "*) bench_start_unix ;; esac
+case " $SETUPS " in *" null "* | *" plain "*) bench_start_null ;; esac
 case " $SETUPS " in *" opendkim "* | *" rspamd "*) bench_peers_start ;; esac
 
 # smtp-sink without dump files; -c writes a running counter ("sess=N
@@ -122,6 +129,7 @@ bench_mta_cpu() {
 	stats=$(grep -lzx "MAIL_CONFIG=$T/postfix" /proc/[0-9]*/environ 2>/dev/null |
 		sed 's/environ$/stat/')
 	stats+=" /proc/$RG_MILTER_PID/stat ${RG_UNIX_PID:+/proc/$RG_UNIX_PID/stat}"
+	stats+=" ${NULL_PID:+/proc/$NULL_PID/stat} ${PLAIN_PID:+/proc/$PLAIN_PID/stat}"
 	for p in $PEER_PIDS; do stats+=" /proc/$p/stat"; done
 	# shellcheck disable=SC2086
 	cat $stats 2>/dev/null | awk -v master="$POSTFIX_PID" '{
@@ -138,6 +146,8 @@ bench_pid() {
 	case "$1" in
 	tcp) echo "$RG_MILTER_PID" ;;
 	unix) echo "$RG_UNIX_PID" ;;
+	null) echo "$NULL_PID" ;;
+	plain) echo "$PLAIN_PID" ;;
 	opendkim | rspamd) bench_peers_pids "$1" ;;
 	esac
 }
@@ -248,7 +258,11 @@ echo
 printf '%-6s %-5s %-8s %-24s %8s %6s %11s %9s %10s %8s\n' size sess setup "msg/s per round" median ratio "mta ms/msg" "cpu ratio" "flt ms/msg" "rg/this"
 for size in $SIZES; do
 	for sess in $SESSIONS; do
-		bare_med="" bare_cpu="" rg_med="" rg_flt=""
+		bare_med="" bare_cpu=""
+		# shellcheck disable=SC2086
+		rg_med=$(bench_median ${RATE[$size/$sess/unix]:-})
+		# shellcheck disable=SC2086
+		rg_flt=$(bench_median ${RGCPU[$size/$sess/unix]:-})
 		for s in $SETUPS; do
 			key="$size/$sess/$s"
 			# shellcheck disable=SC2086
@@ -258,12 +272,11 @@ for size in $SIZES; do
 			# shellcheck disable=SC2086
 			flt=$(bench_median ${RGCPU[$key]})
 			[ "$s" = bare ] && bare_med=$med bare_cpu=$cpu
-			[ "$s" = unix ] && rg_med=$med rg_flt=$flt
-			# a peer against relayguard (unix socket, as the peers run):
-			# rate ratio, and filter CPU ratio in brackets
+			# a peer or the floor against relayguard (unix socket, as
+			# they run): rate ratio, and filter CPU ratio in brackets
 			vs=-
-			case "$s" in opendkim | rspamd)
-				[ -n "$rg_med" ] && vs="$(bench_ratio "$rg_med" "$med")($(bench_ratio "$flt" "$rg_flt"))" ;;
+			case "$s" in opendkim | rspamd | null | plain)
+				[ "$rg_med" != nan ] && vs="$(bench_ratio "$rg_med" "$med")($(bench_ratio "$flt" "$rg_flt"))" ;;
 			esac
 			# shellcheck disable=SC2086
 			printf '%-6s %-5s %-8s %-24s %8s %6s %11s %9s %10s %8s\n' "$size" "$sess" "$s" \
@@ -275,5 +288,6 @@ done
 echo "ratio: msg/s against bare Postfix; cpu ratio: bare's MTA CPU per message over this setup's"
 echo "flt ms/msg: CPU of the setup's filter processes per message; rg/this: relayguard's (unix)"
 echo "msg/s over this setup's, and in brackets this setup's filter CPU per message over relayguard's"
+echo "(for null and plain, relayguard's rate as a share of the floor's)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

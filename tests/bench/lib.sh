@@ -10,12 +10,16 @@
 #   bench_corpus          the benchmark messages, DKIM-signed
 #   bench_assert_checks   fail unless the summary lines show every check
 #   bench_start_unix      a second relayguard on unix:$T/rg.sock, group postfix
+#   bench_start_null      nullfilter (relayguard's protocol, no checks) and
+#                         nullfilter -n (a plain do-nothing filter) on
+#                         unix:$T/null.sock and unix:$T/plain.sock
 #   bench_median, bench_ratio   arithmetic on lists of figures
 #   bench_rss PID         "VmRSS RssAnon" in kB;  bench_cpu PID: CPU ticks
 #   bench_machine         cores, CPU, load average, versions (for the report)
 #
-# Knobs (environment): RG_BIN (daemon), MILTERLOAD (load generator), both
-# defaulting to the build/ directory of this tree.
+# Knobs (environment): RG_BIN (daemon), MILTERLOAD (load generator),
+# NULLFILTER (the floor filter), all defaulting to the build/ directory of
+# this tree.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../integration/lib.sh
@@ -23,6 +27,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 RG_BIN=${RG_BIN:-$RG_TOP_DIR/build/relayguard}
 MILTERLOAD=${MILTERLOAD:-$RG_TOP_DIR/build/tests/bench/milterload}
+NULLFILTER=${NULLFILTER:-$RG_TOP_DIR/build/tests/bench/nullfilter}
 BENCH_SENDER=bench@sender.bench.example
 BENCH_RCPT=user@rcpt.bench.test
 
@@ -48,6 +53,7 @@ mktemp() {
 bench_prepare() {
 	[ -x "$RG_BIN" ] || rg_fail "no relayguard at $RG_BIN (run make, or set RG_BIN)"
 	[ -x "$MILTERLOAD" ] || rg_fail "no milterload at $MILTERLOAD (run make bench-tools)"
+	[ -x "$NULLFILTER" ] || rg_fail "no nullfilter at $NULLFILTER (run make bench-tools)"
 	/usr/bin/python3 -c 'import dkim' 2>/dev/null || rg_fail "python3-dkim is not installed"
 	RG_CONF=$(cat "$BENCH_DIR/relayguard.conf")
 	# log what production logs: one summary line per message (info)
@@ -149,6 +155,34 @@ bench_start_unix() {
 	done
 	rg_tail "$T/relayguard-unix.log"
 	rg_fail "relayguard on $RG_UNIX_SOCK did not answer"
+}
+
+# bench_start_null - the floor: nullfilter speaks the milter protocol as
+# relayguard does (same stages, no-reply steps, macro lists, two header
+# fields added) and checks nothing, on unix:$T/null.sock; nullfilter -n,
+# the plain do-nothing filter (every stage, nothing negotiated), on
+# unix:$T/plain.sock. Sets NULL_SOCK, NULL_PID, PLAIN_SOCK, PLAIN_PID.
+bench_start_null() {
+	local v sock pid i
+	for v in null plain; do
+		sock=$T/$v.sock
+		if [ "$v" = null ]; then
+			rg__bg "$T/$v.log" "$NULLFILTER" -g postfix "unix:$sock"
+		else
+			rg__bg "$T/$v.log" "$NULLFILTER" -n -g postfix "unix:$sock"
+		fi
+		pid=$RG__LASTPID
+		i=0
+		until [ -S "$sock" ] && "$MILTERLOAD" -x -n 1 -c 1 "unix:$sock" >/dev/null 2>&1; do
+			rg__alive "$pid" && [ $i -lt 100 ] || {
+				rg_tail "$T/$v.log"
+				rg_fail "nullfilter on $sock did not answer"
+			}
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if [ "$v" = null ]; then NULL_SOCK=$sock NULL_PID=$pid; else PLAIN_SOCK=$sock PLAIN_PID=$pid; fi
+	done
 }
 
 # bench_median N... - the median of the numbers given

@@ -12,6 +12,10 @@
 # warm-up (which fills relayguard's DNS cache) the summary lines must
 # show every check at work (bench_assert_checks).
 #
+# The same load against nullfilter (tests/bench/nullfilter.c: relayguard's
+# side of the protocol, no checks) over a unix socket gives the floor:
+# what libmilter and the transport cost before relayguard does anything.
+#
 # A TCP stall shows as a median latency far above the unix socket's:
 # exits 1 when TCP's p50 exceeds unix's by more than STALL_MS (20); the
 # Nagle/delayed-ACK stall of BENCHMARKS.md added 40 ms.
@@ -34,8 +38,10 @@ HZ=$(getconf CLK_TCK)
 bench_prepare
 rg_harness_start
 bench_start_unix
-declare -A SOCK=([tcp]="inet:$RG_MILTER_PORT@127.0.0.1" [unix]="unix:$RG_UNIX_SOCK")
-declare -A PID=([tcp]=$RG_MILTER_PID [unix]=$RG_UNIX_PID)
+bench_start_null
+VIAS="tcp unix null"
+declare -A SOCK=([tcp]="inet:$RG_MILTER_PORT@127.0.0.1" [unix]="unix:$RG_UNIX_SOCK" [null]="unix:$NULL_SOCK")
+declare -A PID=([tcp]=$RG_MILTER_PID [unix]=$RG_UNIX_PID [null]=$NULL_PID)
 
 declare -A LOG=([tcp]=$T/relayguard.log [unix]=$T/relayguard-unix.log)
 # shellcheck disable=SC2086
@@ -43,18 +49,19 @@ bench_corpus "$T/msg" $SIZES
 
 bench_machine
 echo "load: rounds=$ROUNDS messages=$LOAD_MESSAGES sessions=($SESSIONS) sizes=($SIZES) per_conn=$PER_CONN"
-for t in tcp unix; do
+for t in $VIAS; do
 	for size in $SIZES; do
 		"$MILTERLOAD" -x -c 10 -n 500 -F "$T/msg/$size.eml" "${SOCK[$t]}" >/dev/null ||
 			rg_fail "warm-up over $t failed"
 	done
+	[ "$t" = null ] && continue
 	bench_assert_checks "${LOG[$t]}" 500 "${SOCK[$t]}"
 done
 
 declare -A RATE P50 P99 P999 CPU
 for size in $SIZES; do
 	for sess in $SESSIONS; do
-		order="tcp unix"
+		order=$VIAS
 		for r in $(seq 1 "$ROUNDS"); do
 			for t in $order; do
 				c0=$(bench_cpu "${PID[$t]}")
@@ -82,7 +89,7 @@ for size in $SIZES; do
 	for sess in $SESSIONS; do
 		# shellcheck disable=SC2086
 		unix_med=$(bench_median ${RATE[$size/$sess/unix]})
-		for t in tcp unix; do
+		for t in $VIAS; do
 			k="$size/$sess/$t"
 			# shellcheck disable=SC2086
 			med=$(bench_median ${RATE[$k]})
@@ -100,6 +107,7 @@ for size in $SIZES; do
 		fi
 	done
 done
+echo "null: nullfilter, relayguard's side of the protocol without any check (unix socket)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "$stall" ]; then
 	echo "load: FAIL: TCP median latency above unix by more than ${STALL_MS} ms:$stall"
