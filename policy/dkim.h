@@ -202,6 +202,17 @@ enum rg_dkim_status rg_dkim_verify_eom(struct rg_dkim_verify *v,
 /* rg_dkim_verify_free - accepts NULL, returns NULL */
 struct rg_dkim_verify *rg_dkim_verify_free(struct rg_dkim_verify *v);
 
+/*
+ * Public keys are kept decoded between messages (dkim_keycache.c: the
+ * process supplies libopendkim's d2i_PUBKEY_bio). At most 1024 keys.
+ */
+struct rg_dkim_keycache_stats {
+	unsigned long long hits;	/* signatures that reused a kept key */
+	unsigned long long misses;	/* keys decoded */
+	size_t entries;			/* keys kept now */
+};
+void rg_dkim_keycache_stats(struct rg_dkim_keycache_stats *st);
+
 /* --- signing ---------------------------------------------------------------- */
 
 struct rg_dkim_sign;

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "dkim.h"
 #include "dns.h"
 #include "kv.h"
 #include "log.h"
@@ -538,6 +539,20 @@ metrics_render_dns(struct rg_buf *out)
 	    st.cache_hits);
 }
 
+static void
+metrics_render_dkim_keys(struct rg_buf *out)
+{
+	struct rg_dkim_keycache_stats st;
+
+	rg_dkim_keycache_stats(&st);
+	metrics_one(out, "relayguard_dkim_key_cache_hits_total", "counter",
+	    "DKIM signatures verified with a public key kept decoded.", st.hits);
+	metrics_one(out, "relayguard_dkim_key_cache_misses_total", "counter",
+	    "DKIM public keys decoded.", st.misses);
+	metrics_one(out, "relayguard_dkim_key_cache_entries", "gauge",
+	    "DKIM public keys kept decoded.", st.entries);
+}
+
 /* metrics_render_kv - the counter store; called with metrics_src_mutex */
 static void
 metrics_render_kv(struct rg_buf *out, struct rg_kv *kv)
@@ -593,5 +608,6 @@ rg_metrics_render(struct rg_buf *out)
 	metrics_render_families(out);
 	metrics_render_stages(out);
 	metrics_render_dns(out);
+	metrics_render_dkim_keys(out);
 	metrics_render_sources(out);
 }

@@ -5,6 +5,9 @@
 # as fail, an unpublished key as permerror; an aligned DKIM pass satisfies
 # DMARC p=reject and a broken one does not; mail a logged-in user submits
 # arrives signed (RSA and Ed25519) and dkimpy verifies both signatures.
+# The RSA key, the same for every RSA signature here, is decoded once and
+# then reused (relayguard_dkim_key_cache_*: the daemon's d2i_PUBKEY_bio is
+# the one libopendkim calls).
 . "$(dirname "$0")/lib.sh"
 
 bin_dir=$(dirname "${RG_BIN:-$RG_TOP_DIR/build/relayguard}")
@@ -34,7 +37,10 @@ for f in "$K"/pub/*; do
 	rg_dns_add "$(basename "$f"). 300 IN TXT $(fold -w 200 "$f" | sed 's/.*/"&"/' | tr '\n' ' ')"
 done
 rg_dns_add '_dmarc.strict.test. 300 IN TXT "v=DMARC1; p=reject"'
-RG_CONF="dkim_sign = ours.example rsa $K/rsa.pem, ours.example ed $K/ed.seed"
+rg__pick_port || rg_fail "no free port for metrics"
+MPORT=$RG__PORT
+RG_CONF="dkim_sign = ours.example rsa $K/rsa.pem, ours.example ed $K/ed.seed
+metrics_listen = 127.0.0.1:$MPORT"
 rg_harness_start
 trap 'rg_harness_stop; rm -rf "$K"' EXIT
 
@@ -91,6 +97,15 @@ authres_of tampered | grep -q 'dkim=fail' || rg_fail "tampered: $(authres_of tam
 authres_of nokey | grep -q 'dkim=permerror' || rg_fail "nokey: $(authres_of nokey)"
 authres_of aligned | grep -q 'dmarc=pass (p=reject dis=none) header.from=strict.test' ||
 	rg_fail "aligned: $(authres_of aligned)"
+
+# one RSA key behind five RSA signatures (plain.test and strict.test
+# publish the same one): decoded once, reused after
+curl -sf -o "$K/metrics" "http://127.0.0.1:$MPORT/metrics" || rg_fail "no metrics"
+hits=$(awk '$1 == "relayguard_dkim_key_cache_hits_total" { print $2 }' "$K/metrics")
+misses=$(awk '$1 == "relayguard_dkim_key_cache_misses_total" { print $2 }' "$K/metrics")
+[ -n "$hits" ] && [ "$hits" -ge 3 ] && [ -n "$misses" ] && [ "$misses" -le 2 ] ||
+	rg_fail "DKIM key cache: hits '$hits' misses '$misses', want >= 3 and <= 2"
+echo "ok: DKIM key cache hits=$hits misses=$misses"
 
 # signing: a logged-in user's mail arrives with both signatures, and
 # dkimpy verifies them against the published keys

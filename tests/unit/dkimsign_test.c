@@ -220,13 +220,8 @@ test_threads(void)
 int
 main(void)
 {
-	rg_dkim_set_resolver(fake_lookup, NULL);
-	RGT_CASE("library");
-	RGT_INTEQ(rg_dkim_init(), 0);
-	dkt_keys();
+	dkt_start();
 	test_signing();
 	test_threads();
-	rg_dkim_shutdown();
-	printf("%d passed, %d failed\n", rgt_passed, rgt_failed);
-	return rgt_failed != 0;
+	return dkt_end();
 }

@@ -433,4 +433,23 @@ dkt_keys(void)
 	ed_pem = dk_genkey("ed.pem", "ed25519", 0, 0);
 }
 
+/* dkt_start - a test program's start: the fake resolver, the library, the keys */
+static inline void
+dkt_start(void)
+{
+	rg_dkim_set_resolver(fake_lookup, NULL);
+	RGT_CASE("library");
+	RGT_INTEQ(rg_dkim_init(), 0);
+	dkt_keys();
+}
+
+/* dkt_end - a test program's end: the library stopped, the tally; exit status */
+static inline int
+dkt_end(void)
+{
+	rg_dkim_shutdown();
+	printf("%d passed, %d failed\n", rgt_passed, rgt_failed);
+	return rgt_failed != 0;
+}
+
 #endif
