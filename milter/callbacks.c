@@ -25,20 +25,30 @@
 
 static atomic_ulong cb_serial;
 
+static atomic_int cb_local;	/* listening on a unix socket */
+
 /*
  * Between negotiation and connect the private pointer holds one of these
  * markers; its index carries what the MTA agreed to: CB_LEADSPC (header
- * values keep the space after the colon, which DKIM needs), CB_NR_HDR
- * (no reply per header) and CB_NR_EOH (no reply at end of header):
- * relayguard decides nothing at either stage, and each reply saved is a
- * round trip. A callback that finds a marker has no connection context
- * yet.
+ * values keep the space after the colon, which DKIM needs), and the
+ * stages that get no reply: CB_NR_HDR (each header), CB_NR_EOH (end of
+ * header), CB_NR_HELO and CB_NR_BODY (each body chunk). relayguard decides
+ * nothing at any of them, and each reply saved is a round trip. A
+ * callback that finds a marker has no connection context yet.
  */
 #define CB_LEADSPC	1
 #define CB_NR_HDR	2
 #define CB_NR_EOH	4
-#define CB_NMARKERS	8
+#define CB_NR_HELO	8
+#define CB_NR_BODY	16
+#define CB_NMARKERS	32
 static char cb_markers[CB_NMARKERS];
+
+void
+rg_callbacks_local(int local)
+{
+	atomic_store(&cb_local, local != 0);
+}
 
 static int
 cb_marker_flags(const void *p)
@@ -55,6 +65,27 @@ cb_conn(SMFICTX *ctx)
 	void *p = smfi_getpriv(ctx);
 
 	return cb_marker_flags(p) >= 0 ? NULL : p;
+}
+
+/* cb_noreply - the MTA expects no reply at this stage (a CB_NR_* bit) */
+static int
+cb_noreply(SMFICTX *ctx, int stage)
+{
+	struct rg_conn *c = cb_conn(ctx);
+	int flags = c != NULL ? c->noreply : cb_marker_flags(smfi_getpriv(ctx));
+
+	return flags > 0 && (flags & stage);
+}
+
+/*
+ * cb_lost - a stage came without the context it needs: tempfail, or where
+ * the MTA expects no reply, say nothing (a reply would answer its next
+ * command) and let the next stage that replies tempfail instead.
+ */
+static sfsistat
+cb_lost(SMFICTX *ctx, int stage, const char *why)
+{
+	return cb_noreply(ctx, stage) ? SMFIS_NOREPLY : rg_reply_tempfail(ctx, why);
 }
 
 /* cb_update_qid - the MTA's queue id, once it has one */
@@ -75,18 +106,23 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	unsigned long want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
 	    SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
 	/*
-	 * Stages we never look at: the MTA need not send them (not DATA:
-	 * see cb_data). Header values as received, leading space included
-	 * (DKIM canonicalization). No reply per header nor at end of
-	 * header: Postfix then sends the whole header and the first body
-	 * chunk in one write, and waits once (not at the body: with no
-	 * reply per chunk its Nagle holds the tail of a large body for our
-	 * delayed ACK, BENCHMARKS.md).
+	 * Stages we never look at: the MTA need not send them. Header values
+	 * as received, leading space included (DKIM canonicalization). No
+	 * reply per header nor at end of header: Postfix then sends the
+	 * whole header and the first body chunk in one write, and waits
+	 * once. Over a unix socket also no DATA, and no reply at HELO nor
+	 * per body chunk. Over TCP those replies stay: a packet that gets
+	 * none leaves its ACK to the delayed-ACK timer, and the MTA's next
+	 * packet waits for it under Nagle's algorithm, 40 ms a message (see
+	 * cb_data and BENCHMARKS.md).
 	 */
 	unsigned long want_proto = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC |
 	    SMFIP_NR_HDR | SMFIP_NR_EOH;
+	int marker;
 
 	(void)f2, (void)f3;
+	if (atomic_load(&cb_local))
+		want_proto |= SMFIP_NODATA | SMFIP_NR_HELO | SMFIP_NR_BODY;
 	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
 		rg_log_warn("MTA does not allow header changes: "
 		    "Authentication-Results cannot be added");
@@ -96,9 +132,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST)
 		rg_macro_request(ctx);
-	smfi_setpriv(ctx, &cb_markers[((*pf1 & SMFIP_HDR_LEADSPC) ? CB_LEADSPC : 0) |
+	marker = ((*pf1 & SMFIP_HDR_LEADSPC) ? CB_LEADSPC : 0) |
 	    ((*pf1 & SMFIP_NR_HDR) ? CB_NR_HDR : 0) |
-	    ((*pf1 & SMFIP_NR_EOH) ? CB_NR_EOH : 0)]);
+	    ((*pf1 & SMFIP_NR_EOH) ? CB_NR_EOH : 0) |
+	    ((*pf1 & SMFIP_NR_HELO) ? CB_NR_HELO : 0) |
+	    ((*pf1 & SMFIP_NR_BODY) ? CB_NR_BODY : 0);
+	smfi_setpriv(ctx, &cb_markers[marker]);
 	return SMFIS_CONTINUE;
 }
 
@@ -119,8 +158,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		return rg_reply_tempfail(ctx, "cannot attach connection context");
 	}
 	c->leadspc = flags > 0 && (flags & CB_LEADSPC);
-	c->nr_hdr = flags > 0 && (flags & CB_NR_HDR);
-	c->nr_eoh = flags > 0 && (flags & CB_NR_EOH);
+	c->noreply = flags > 0 ? flags & (CB_NR_HDR | CB_NR_EOH | CB_NR_HELO |
+	    CB_NR_BODY) : 0;
 	rg_conn_set_client(c, hostname, hostaddr);
 	rg_macro_copy(ctx, "j", c->mta_host, sizeof(c->mta_host));
 	rg_macro_copy(ctx, "daemon_name", c->daemon_name, sizeof(c->daemon_name));
@@ -141,13 +180,13 @@ cb_helo(SMFICTX *ctx, char *helo)
 	sfsistat rc;
 
 	if (c == NULL)
-		return rg_reply_tempfail(ctx, "HELO without connection context");
+		return cb_lost(ctx, CB_NR_HELO, "HELO without connection context");
 	rg_copy_field(c->helo, sizeof(c->helo), helo);
 	rg_macro_copy(ctx, "tls_version", c->tls_version, sizeof(c->tls_version));
 	rg_macro_copy(ctx, "cipher", c->cipher, sizeof(c->cipher));
 	rg_verdict_init(&v);
-	rg_engine_helo(c, &v);
-	rc = rg_reply(ctx, c, &v, 0);
+	rg_engine_helo(c, &v);	/* decides nothing */
+	rc = cb_noreply(ctx, CB_NR_HELO) ? SMFIS_NOREPLY : rg_reply(ctx, c, &v, 0);
 	rg_verdict_clear(&v);
 	return rc;
 }
@@ -221,9 +260,9 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct rg_conn *c = cb_conn(ctx);
 
 	if (c == NULL || c->msg == NULL)
-		return rg_reply_tempfail(ctx, "header without transaction context");
+		return cb_lost(ctx, CB_NR_HDR, "header without transaction context");
 	rg_engine_header(c, name, value ? value : "");
-	return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return cb_noreply(ctx, CB_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -232,10 +271,10 @@ cb_eoh(SMFICTX *ctx)
 	struct rg_conn *c = cb_conn(ctx);
 
 	if (c == NULL || c->msg == NULL)
-		return rg_reply_tempfail(ctx, "end of header without transaction context");
+		return cb_lost(ctx, CB_NR_EOH, "end of header without transaction context");
 	cb_update_qid(ctx, c);
 	rg_engine_eoh(c);
-	return c->nr_eoh ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return cb_noreply(ctx, CB_NR_EOH) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -244,9 +283,9 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct rg_conn *c = cb_conn(ctx);
 
 	if (c == NULL || c->msg == NULL)
-		return rg_reply_tempfail(ctx, "body without transaction context");
+		return cb_lost(ctx, CB_NR_BODY, "body without transaction context");
 	rg_engine_body(c, chunk, len);
-	return SMFIS_CONTINUE;
+	return cb_noreply(ctx, CB_NR_BODY) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat

@@ -197,6 +197,7 @@ main_open_socket(const struct rg_conf *c, const char *spec)
 		rg_fatal("smfi_register failed");
 	if (smfi_setconn((char *)spec) != MI_SUCCESS)
 		rg_fatal("bad socket %s", spec);
+	rg_callbacks_local(main_socket_path(spec) != NULL);
 	if (smfi_settimeout((int)(c->core.milter_timeout / 1000)) != MI_SUCCESS)
 		rg_fatal("smfi_settimeout failed");
 	if (smfi_setbacklog(c->core.socket_backlog) != MI_SUCCESS)

@@ -108,8 +108,8 @@ struct rg_conn {
 
 	int leadspc;		/* header values keep the space after the colon
 				   (SMFIP_HDR_LEADSPC): added values need one */
-	int nr_hdr;		/* the MTA expects no reply per header */
-	int nr_eoh;		/* nor at the end of the header */
+	int noreply;		/* stages the MTA expects no reply at (the
+				 * milter's CB_NR_* bits) */
 	struct rg_verdict verdict;	/* connection-level decision (connect, helo) */
 	int logged;
 	unsigned nmsgs;

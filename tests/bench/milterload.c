@@ -73,6 +73,7 @@ struct ml_message {
 
 struct ml_stats {
 	atomic_size_t next;		/* next message ticket */
+	atomic_ulong proto;		/* SMFIP_* flags the filter negotiated */
 	atomic_size_t accepted, refused, errors, hdr_changes, conns;
 	atomic_int stop;
 	atomic_int printed;		/* -p: one message's changes shown */
@@ -745,6 +746,7 @@ ml_negotiate(struct ml_conn *c)
 	memcpy(v, c->reply, sizeof(v));
 	c->actions = ntohl(v[1]);
 	c->proto = ntohl(v[2]);
+	atomic_store(&stats.proto, c->proto);
 	/* SMFIR_SETSYMLIST data: (uint32 stage, "names\0")* */
 	while (off + 4 < rl) {
 		uint32_t st;
@@ -1023,14 +1025,14 @@ ml_run(void)
 	qsort(latency, done, sizeof(double), ml_cmp);
 	printf("messages=%zu accepted=%zu refused=%zu errors=%zu hdr_changes=%zu "
 	    "connections=%zu sessions=%u size=%zu seconds=%.3f msgs_per_s=%.1f "
-	    "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
+	    "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f proto=0x%lx\n",
 	    done, atomic_load(&stats.accepted), atomic_load(&stats.refused),
 	    atomic_load(&stats.errors), atomic_load(&stats.hdr_changes),
 	    atomic_load(&stats.conns), opts.sessions,
 	    msg.body_len, secs, (double)done / secs,
 	    ml_pct(latency, done, 0.50) / 1e3, ml_pct(latency, done, 0.99) / 1e3,
 	    ml_pct(latency, done, 0.999) / 1e3,
-	    done ? latency[done - 1] / 1e3 : 0.0);
+	    done ? latency[done - 1] / 1e3 : 0.0, atomic_load(&stats.proto));
 	free(tid);
 	if (atomic_load(&stats.errors) > 0 || done < opts.messages)
 		return 1;

@@ -19,6 +19,8 @@
 #                         log_target, log_level, dns_servers (the harness's
 #                         unbound) and local_domains = ours.example
 #                         (the test world: ours.example is ours, the rest foreign)
+#   RG_MILTER_UNIX=1      relayguard listens on unix:$T/rg.sock (group postfix)
+#                         instead of TCP, and Postfix talks to it there
 #   RG_MILTER_ARGS        extra daemon arguments (default: "-u nobody"); may
 #                         name $RG_MILTER_PORT etc. like RG_CONF
 #   RG_WRAP               words put before the daemon's command, e.g. valgrind
@@ -219,17 +221,49 @@ rg__listening() {
 	[ -n "$out" ]
 }
 
-# rg__wait_listen PORT PID SECONDS [tcp|udp] - wait for PID to listen on
-# PORT; fail early when PID dies.
-rg__wait_listen() {
-	local port=$1 pid=$2 limit=$(($3 * 20)) i=0
+# rg__wait_for SECONDS PID CMD... - run CMD every 50 ms until it succeeds
+# (status 0); 1 when PID dies first or SECONDS pass.
+rg__wait_for() {
+	local limit=$(($1 * 20)) pid=$2 i=0
+	shift 2
 	while [ $i -lt $limit ]; do
-		rg__listening "$port" "$pid" "${4:-tcp}" && return 0
+		"$@" && return 0
 		rg__alive "$pid" || return 1
 		sleep 0.05
 		i=$((i + 1))
 	done
 	return 1
+}
+
+# rg__wait_listen PORT PID SECONDS [tcp|udp] - wait for PID to listen on
+# PORT; fail early when PID dies.
+rg__wait_listen() {
+	rg__wait_for "$3" "$2" rg__listening "$1" "$2" "${4:-tcp}"
+}
+
+# rg__listening_unix PATH PID - PID listens on the unix socket PATH
+rg__listening_unix() {
+	case "$(ss -Hlxp src "$1" 2>/dev/null)" in *"pid=$2,"*) return 0 ;; esac
+	return 1
+}
+
+# rg__wait_unix PATH PID SECONDS - wait for PID to listen on the unix
+# socket PATH; fail early when PID dies.
+rg__wait_unix() {
+	rg__wait_for "$3" "$2" rg__listening_unix "$1" "$2"
+}
+
+# rg__wake_milter - one connection to the milter's socket (TCP or unix)
+rg__wake_milter() {
+	if [ "${RG_MILTER_UNIX:-0}" = 1 ]; then
+		/usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(1)
+s.connect(sys.argv[1])' "$T/rg.sock" 2>/dev/null
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$RG_MILTER_PORT") 2>/dev/null
+	fi
+	return 0
 }
 
 # rg__subst TEXT - replace $T and the port variables in TEXT.
@@ -477,7 +511,12 @@ log_level = info
 dns_servers = 127.0.0.1@$DNS_PORT
 local_domains = ours.example'}
 	{
-		rg__subst "$base"
+		if [ "${RG_MILTER_UNIX:-0}" = 1 ]; then
+			rg__subst "$base" | sed "s|^socket = .*|socket = unix:$T/rg.sock|"
+			printf '\nsocket_group = postfix'
+		else
+			rg__subst "$base"
+		fi
 		printf '\n'
 		rg__subst "${RG_CONF:-}"
 		printf '\n'
@@ -503,6 +542,11 @@ rg__milter_try() {
 		"$RG_BIN" -f -c "$T/relayguard.conf" $args
 	RG_MILTER_PID=$RG__LASTPID
 	export RG_MILTER_PID
+	if [ "${RG_MILTER_UNIX:-0}" = 1 ]; then
+		rg__wait_unix "$T/rg.sock" "$RG_MILTER_PID" "$(rg__secs 10)" && return 0
+		rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
+		return 1
+	fi
 	rg__wait_listen "$RG_MILTER_PORT" "$RG_MILTER_PID" "$(rg__secs 10)" && return 0
 	if rg__port_used "$RG_MILTER_PORT"; then RG__MILTER_PORT_TAKEN=1; fi
 	rg__kill_wait "$RG_MILTER_PID" "$(rg__secs 10)"
@@ -539,7 +583,7 @@ rg__milter_term() {
 	while [ $i -lt 40 ] && rg__alive "$pid"; do
 		if [ "$(grep -c 'stopping on signal' "$T/relayguard.log" 2>/dev/null)" -gt "${n:-0}" ]; then
 			sleep 0.1
-			(exec 3<>"/dev/tcp/127.0.0.1/$RG_MILTER_PORT") 2>/dev/null
+			rg__wake_milter
 			break
 		fi
 		sleep 0.05
@@ -583,6 +627,7 @@ rg__start_milter() {
 		rg__write_milter_conf
 		if rg__milter_try; then
 			RG_POSTFIX_MILTER=inet:127.0.0.1:$RG_MILTER_PORT
+			[ "${RG_MILTER_UNIX:-0}" = 1 ] && RG_POSTFIX_MILTER=unix:$T/rg.sock
 			export RG_POSTFIX_MILTER
 			return 0
 		fi
