@@ -7,14 +7,19 @@
 #             Debian's package
 #
 # Both run on configurations written under $T/peers (never /etc's), as
-# their packages' unprivileged users, behind unix sockets, and inside one
-# private network and mount namespace (unshare -n -m) that has only a
-# loopback interface: there a second unbound serves the same zones as
-# the harness's on 127.0.0.1:53, /etc/resolv.conf is bind-mounted to point
-# at it (OpenDMARC and libspf2 read nothing else), and a private
+# their packages' unprivileged users, inside one private network and
+# mount namespace (unshare -n -m) that has a loopback interface and one
+# end of a veth pair: there a second unbound serves the same zones as the
+# harness's on 127.0.0.1:53, /etc/resolv.conf is bind-mounted to point at
+# it (OpenDMARC and libspf2 read nothing else), and a private
 # redis-server on 127.0.0.1:6379 keeps rspamd's rate limits. Nothing they
-# look up or fetch can leave the machine. Postfix reaches them through
-# their sockets, which are files under $T and not bound to a namespace.
+# look up or fetch can leave the machine: the veth pair joins the
+# namespace to this host only (PEERS_ADDR, a /30 no route leads out of).
+# Postfix reaches them through unix sockets, files under $T not bound to
+# a namespace (setups opendkim, rspamd), and over TCP to PEERS_ADDR
+# (opendkim-tcp, rspamd-tcp: a second OpenDKIM and OpenDMARC on ports
+# 8891 and 8893, rspamd's proxy on 11332 as well), as the performance
+# issue measured them.
 #
 # rspamd: the modules that fetch from the network or need training are
 # off (fuzzy_check, asn, neural, bayes, rspamd_update, phishing feeds,
@@ -24,12 +29,25 @@
 #
 # Needs: opendkim, opendmarc, rspamd (tools/install-deps.sh bench).
 
+# the /30 of the veth pair: this host .1, the peers' namespace .2
+PEERS_NET=10.213.$((RANDOM % 250 + 1))
+PEERS_ADDR=$PEERS_NET.2
+PEERS_IF=rgpeer$$
+
 # peers__ns_script - the script that runs inside the namespace
 peers__ns_script() {
 	cat <<'EOF'
 set -u
-P=$1
+P=$1 IF=$2 ADDR=$3
 ip link set lo up || exit 1
+# the host moves the veth end in once this namespace exists
+i=0
+until ip link show "$IF" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { echo "peers: no $IF in the namespace" >&2; exit 1; }
+	sleep 0.1
+done
+ip addr add "$ADDR/30" dev "$IF" && ip link set "$IF" up || exit 1
 mount --bind "$P/resolv.conf" /etc/resolv.conf || exit 1
 unbound -d -c "$P/unbound.conf" >>"$P/unbound.out" 2>&1 &
 echo $! >"$P/unbound.pid"
@@ -42,10 +60,12 @@ until dig -p 53 @127.0.0.1 +time=1 +tries=1 +short sender.bench.example TXT 2>/d
 	[ $i -gt 100 ] && { echo "peers: unbound did not answer" >&2; exit 1; }
 	sleep 0.1
 done
-opendkim -f -x "$P/opendkim.conf" >>"$P/opendkim.log" 2>&1 &
-echo $! >"$P/opendkim.pid"
-opendmarc -f -c "$P/opendmarc.conf" >>"$P/opendmarc.log" 2>&1 &
-echo $! >"$P/opendmarc.pid"
+for v in "" -tcp; do
+	opendkim -f -x "$P/opendkim$v.conf" >>"$P/opendkim$v.log" 2>&1 &
+	echo $! >"$P/opendkim$v.pid"
+	opendmarc -f -c "$P/opendmarc$v.conf" >>"$P/opendmarc$v.log" 2>&1 &
+	echo $! >"$P/opendmarc$v.pid"
+done
 rspamd -f -c "$P/rspamd/rspamd.conf" -u _rspamd -g _rspamd \
 	--var="LOCAL_CONFDIR=$P/rspamd" --var="DBDIR=$P/rspamd/db" \
 	--var="RUNDIR=$P/run" --var="LOGDIR=$P/rspamd" >>"$P/rspamd.out" 2>&1 &
@@ -55,17 +75,18 @@ wait
 EOF
 }
 
-# peers__write_opendkim - OpenDKIM: verify only; nothing is internal
-# (its default, 127.0.0.1, would have it sign the benchmark mail instead)
+# peers__write_opendkim DIR NAME SOCKET - OpenDKIM: verify only; nothing
+# is internal (its default, 127.0.0.1, would have it sign the benchmark
+# mail instead)
 peers__write_opendkim() {
 	local P=$1
 	echo 192.0.2.250 >"$P/internal-hosts"
-	cat >"$P/opendkim.conf" <<EOF
+	cat >"$P/$2.conf" <<EOF
 Mode			v
-Socket			local:$P/run/opendkim.sock
+Socket			$3
 UMask			0000
 UserID			opendkim
-PidFile			$P/run/opendkim.pid
+PidFile			$P/run/$2.pid
 Syslog			no
 AuthservID		mx.relayguard.test
 InternalHosts		$P/internal-hosts
@@ -75,15 +96,16 @@ DNSTimeout		5
 EOF
 }
 
-# peers__write_opendmarc - OpenDMARC: SPF checked itself (no upstream
-# Received-SPF); 127.0.0.1 is not ignored (its default IgnoreHosts)
+# peers__write_opendmarc DIR NAME SOCKET - OpenDMARC: SPF checked itself
+# (no upstream Received-SPF); 127.0.0.1 is not ignored (its default
+# IgnoreHosts)
 peers__write_opendmarc() {
 	local P=$1
-	cat >"$P/opendmarc.conf" <<EOF
-Socket			local:$P/run/opendmarc.sock
+	cat >"$P/$2.conf" <<EOF
+Socket			$3
 UMask			0000
 UserID			opendmarc
-PidFile			$P/run/opendmarc.pid
+PidFile			$P/run/$2.pid
 Syslog			false
 AuthservID		mx.relayguard.test
 TrustedAuthservIDs	mx.relayguard.test
@@ -119,6 +141,7 @@ logging {
 }
 worker "rspamd_proxy" {
 	bind_socket = "$RUNDIR/rspamd.sock mode=0666";
+	bind_socket = "PEERS_ADDR:11332";
 	milter = yes;
 	timeout = 120s;
 	upstream "local" {
@@ -133,7 +156,7 @@ worker "rspamd_proxy" {
 	reject_message = "Spam message rejected";
 }
 EOF
-	sed -i "s/count = WORKERS;/count = $2;/" "$R/rspamd.conf"
+	sed -i -e "s/count = WORKERS;/count = $2;/" -e "s/PEERS_ADDR/$PEERS_ADDR/" "$R/rspamd.conf"
 	cat >"$R/local.d/options.inc" <<'EOF'
 dns {
 	nameserver = ["127.0.0.1:53"];
@@ -212,17 +235,32 @@ bench_peers_start() {
 	echo 'nameserver 127.0.0.1' >"$P/resolv.conf"
 	sed -e "s/^\tport: .*/\tport: 53/" -e "s|^\tpidfile: .*|\tpidfile: \"$P/unbound.pid.u\"|" \
 		-e "s|^\tlogfile: .*|\tlogfile: \"$P/unbound.log\"|" "$T/unbound.conf" >"$P/unbound.conf"
-	peers__write_opendkim "$P"
-	peers__write_opendmarc "$P"
+	peers__write_opendkim "$P" opendkim "local:$P/run/opendkim.sock"
+	peers__write_opendkim "$P" opendkim-tcp "inet:8891@$PEERS_ADDR"
+	peers__write_opendmarc "$P" opendmarc "local:$P/run/opendmarc.sock"
+	peers__write_opendmarc "$P" opendmarc-tcp "inet:8893@$PEERS_ADDR"
 	peers__write_rspamd "$P" "$(nproc)"
 	peers__ns_script >"$P/ns.sh"
-	rg__bg "$P/ns.out" unshare -n -m --propagation private bash "$P/ns.sh" "$P"
+	ip link add "$PEERS_IF" type veth peer name "${PEERS_IF}n" ||
+		rg_fail "cannot make a veth pair for the peers"
+	rg_at_stop "ip link del '$PEERS_IF' 2>/dev/null"
+	rg__bg "$P/ns.out" unshare -n -m --propagation private bash "$P/ns.sh" "$P" \
+		"${PEERS_IF}n" "$PEERS_ADDR"
 	PEERS_NS_PID=$RG__LASTPID
 	# stop the peers before the namespace's shell that waits for them
 	rg_at_stop "bench_peers_stop"
 	RG_EXTRA_LOGS+=" $P/ns.out $P/rspamd/rspamd.log $P/opendkim.log $P/opendmarc.log"
+	RG_EXTRA_LOGS+=" $P/opendkim-tcp.log $P/opendmarc-tcp.log"
+	until ip link set "${PEERS_IF}n" netns "$PEERS_NS_PID" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && rg_fail "cannot move ${PEERS_IF}n into the peers' namespace"
+		sleep 0.1
+	done
+	ip addr add "$PEERS_NET.1/30" dev "$PEERS_IF" && ip link set "$PEERS_IF" up ||
+		rg_fail "cannot set up $PEERS_IF"
+	i=0
 	until [ -S "$P/run/opendkim.sock" ] && [ -S "$P/run/opendmarc.sock" ] &&
-		[ -S "$P/run/rspamd.sock" ]; do
+		[ -S "$P/run/rspamd.sock" ] && peers__tcp_up; do
 		i=$((i + 1))
 		rg__alive "$PEERS_NS_PID" || rg_fail "the peers' namespace exited: $(cat "$P/ns.out")"
 		[ $i -gt 300 ] && rg_fail "the peers' sockets did not appear in 30s"
@@ -230,10 +268,18 @@ bench_peers_start() {
 	done
 }
 
+# peers__tcp_up - the three TCP listeners answer on PEERS_ADDR
+peers__tcp_up() {
+	local port
+	for port in 8891 8893 11332; do
+		(exec 3<>"/dev/tcp/$PEERS_ADDR/$port") 2>/dev/null || return 1
+	done
+}
+
 # bench_peers_stop - SIGTERM to each peer, then the namespace
 bench_peers_stop() {
 	local f pid
-	for f in rspamd opendmarc opendkim redis unbound; do
+	for f in rspamd opendmarc opendkim opendmarc-tcp opendkim-tcp redis unbound; do
 		pid=$(cat "$PEERS_DIR/$f.pid" 2>/dev/null) || continue
 		rg__kill_wait "$pid" 10
 	done
@@ -246,8 +292,8 @@ bench_peers_pids() {
 	local ns d want
 	ns=$(readlink "/proc/${PEERS_NS_PID:-0}/ns/net") || return 0
 	case "$1" in
-	opendkim) want="opendkim opendmarc" ;;
-	rspamd) want="rspamd" ;;
+	opendkim | opendkim-tcp) want="opendkim opendmarc" ;;
+	rspamd | rspamd-tcp) want="rspamd" ;;
 	*) return 0 ;;
 	esac
 	for d in /proc/[0-9]*; do
@@ -263,17 +309,24 @@ bench_peers_pids() {
 # Redis holds rate-limit buckets. Also warms them up (first scans are
 # slow: rspamd compiles its expressions).
 bench_assert_peers() {
-	local file=$1 P=$PEERS_DIR out want
-	out=$("$MILTERLOAD" -p -x -c 2 -n 20 -F "$file" "unix:$P/run/opendkim.sock") ||
-		rg_fail "milterload against OpenDKIM: $out"
-	printf '%s\n' "$out" | grep -q 'dkim=pass' || rg_fail "OpenDKIM did not pass the signature: $out"
-	out=$("$MILTERLOAD" -p -x -c 2 -n 20 -F "$file" "unix:$P/run/opendmarc.sock") ||
-		rg_fail "milterload against OpenDMARC: $out"
-	for want in 'spf=pass' 'dmarc=pass'; do
-		printf '%s\n' "$out" | grep -q "$want" || rg_fail "OpenDMARC: no $want: $out"
+	local file=$1 P=$PEERS_DIR out want dkim dmarc rspamd
+	for dkim in "unix:$P/run/opendkim.sock" "inet:8891@$PEERS_ADDR"; do
+		out=$("$MILTERLOAD" -p -x -c 2 -n 20 -F "$file" "$dkim") ||
+			rg_fail "milterload against OpenDKIM on $dkim: $out"
+		printf '%s\n' "$out" | grep -q 'dkim=pass' ||
+			rg_fail "OpenDKIM on $dkim did not pass the signature: $out"
 	done
-	out=$("$MILTERLOAD" -x -c 2 -n 200 -F "$file" "unix:$P/run/rspamd.sock") ||
-		rg_fail "milterload against rspamd: $out"
+	for dmarc in "unix:$P/run/opendmarc.sock" "inet:8893@$PEERS_ADDR"; do
+		out=$("$MILTERLOAD" -p -x -c 2 -n 20 -F "$file" "$dmarc") ||
+			rg_fail "milterload against OpenDMARC on $dmarc: $out"
+		for want in 'spf=pass' 'dmarc=pass'; do
+			printf '%s\n' "$out" | grep -q "$want" || rg_fail "OpenDMARC on $dmarc: no $want: $out"
+		done
+	done
+	for rspamd in "inet:11332@$PEERS_ADDR" "unix:$P/run/rspamd.sock"; do
+		out=$("$MILTERLOAD" -x -c 2 -n 200 -F "$file" "$rspamd") ||
+			rg_fail "milterload against rspamd on $rspamd: $out"
+	done
 	out=$(grep 'rspamd_task_write_log' "$P/rspamd/rspamd.log" | tail -n 1)
 	for want in R_SPF_ALLOW R_DKIM_ALLOW DMARC_POLICY_ALLOW 'dns req: [1-9]'; do
 		printf '%s\n' "$out" | grep -qE "$want" || rg_fail "rspamd: no $want: $out"
