@@ -113,6 +113,7 @@ rg_dkim_shutdown(void)
 	if (dkv_lib != NULL)
 		dkim_close(dkv_lib);
 	dkv_lib = NULL;
+	rg_dkim_keycache_clear();
 }
 
 /* --- header fields -------------------------------------------------------- */

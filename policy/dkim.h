@@ -212,6 +212,8 @@ struct rg_dkim_keycache_stats {
 	size_t entries;			/* keys kept now */
 };
 void rg_dkim_keycache_stats(struct rg_dkim_keycache_stats *st);
+/* rg_dkim_keycache_clear - drop every kept key (rg_dkim_shutdown does) */
+void rg_dkim_keycache_clear(void);
 
 /* --- signing ---------------------------------------------------------------- */
 

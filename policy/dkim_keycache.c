@@ -158,3 +158,21 @@ rg_dkim_keycache_stats(struct rg_dkim_keycache_stats *st)
 	st->entries = kc_entries;
 	pthread_mutex_unlock(&kc_lock);
 }
+
+void
+rg_dkim_keycache_clear(void)
+{
+	struct kc_entry *gone[KC_SLOTS];
+
+	pthread_mutex_lock(&kc_lock);
+	memcpy(gone, kc_slot, sizeof(gone));
+	memset(kc_slot, 0, sizeof(kc_slot));
+	kc_entries = 0;
+	pthread_mutex_unlock(&kc_lock);
+	for (size_t i = 0; i < KC_SLOTS; i++) {
+		if (gone[i] != NULL) {
+			EVP_PKEY_free(gone[i]->pkey);
+			free(gone[i]);
+		}
+	}
+}

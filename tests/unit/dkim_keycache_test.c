@@ -201,6 +201,11 @@ test_bound(void)
 	RGT_CHECK(st.entries <= 1024 && st.entries > 900,
 	    "entries %zu (1024 slots, direct-mapped)", st.entries);
 	free(buf);
+
+	RGT_CASE("clear");
+	rg_dkim_keycache_clear();
+	rg_dkim_keycache_stats(&st);
+	RGT_INTEQ(st.entries, 0);
 }
 
 /* kct_worker - decode, convert and verify with the shared key, KCT_ROUNDS times */
