@@ -128,6 +128,7 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 	pthread_once(&kc_once, kc_init);
 	if (a != NULL || bp == NULL || BIO_method_type(bp) != BIO_TYPE_MEM ||
 	    (n = BIO_get_mem_data(bp, &data)) <= 0 || n > KC_DER_MAX) {
+		/* NULL only in a static build, which this file does not serve */
 		if (kc_libcrypto == NULL)
 			return NULL;
 		return kc_libcrypto(bp, a);
@@ -144,8 +145,13 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 		used = (long)(p - der);
 		kc_keep(slot, der, (size_t)n, used, pk);
 	}
-	/* as libcrypto's function leaves it: the object read from the BIO */
-	(void)BIO_seek(bp, used);
+	/* as libcrypto's function leaves it: the object read from the BIO,
+	 * from where it stood (not necessarily its start) */
+	if (used > 0) {
+		unsigned char sink[KC_DER_MAX];
+
+		(void)BIO_read(bp, sink, (int)used);
+	}
 	return pk;
 }
 

@@ -135,6 +135,32 @@ test_direct(void)
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(b);
 
+	RGT_CASE("a BIO read from before: the object is taken from where it stood");
+	{
+		unsigned char *two = rg_xmalloc((size_t)pub_len + 4);
+		unsigned char skip[4];
+		BIO *bio;
+
+		memcpy(two, "abcd", 4);
+		memcpy(two + 4, pub_der, (size_t)pub_len);
+		bio = BIO_new_mem_buf(two, pub_len + 4);
+		RGT_INTEQ(BIO_read(bio, skip, 4), 4);
+		a = d2i_PUBKEY_bio(bio, NULL);
+		RGT_CHECK(a != NULL && EVP_PKEY_get_bits(a) == 2048, "decoded after 4 bytes");
+		RGT_INTEQ((int)BIO_pending(bio), 0);
+		EVP_PKEY_free(a);
+		BIO_free(bio);
+		/* the same again: now a kept key, and the BIO still consumed */
+		bio = BIO_new_mem_buf(two, pub_len + 4);
+		RGT_INTEQ(BIO_read(bio, skip, 4), 4);
+		a = d2i_PUBKEY_bio(bio, NULL);
+		RGT_CHECK(a != NULL, "kept");
+		RGT_INTEQ((int)BIO_pending(bio), 0);
+		EVP_PKEY_free(a);
+		BIO_free(bio);
+		free(two);
+	}
+
 	RGT_CASE("garbage is not kept");
 	rg_dkim_keycache_stats(&s0);
 	tail[0] ^= 0xff;
