@@ -240,7 +240,8 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 }
 
 /*
- * cb_data - DATA: nothing to decide, but the reply keeps TCP moving.
+ * cb_data - DATA over TCP: nothing to decide, but the reply keeps TCP
+ * moving (over a unix socket DATA is skipped, see cb_negotiate).
  * Postfix sends the DATA macros even to a filter that skips DATA; a packet
  * that gets no reply leaves its ACK to the kernel's delayed-ACK timer, and
  * Postfix's next packet (the first header, once the client has sent its
