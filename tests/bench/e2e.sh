@@ -14,6 +14,8 @@
 #   rspamd    rspamd's proxy in milter mode, Debian's package (peers.sh), unix
 #   opendkim-tcp, rspamd-tcp  the same over TCP, as the performance issue
 #             measured them
+#   unix-b    another relayguard build (RG_BIN_B), same configuration, unix
+#             socket: a before/after comparison in one run (not by default)
 # Every relayguard check is on (relayguard.conf) and the messages are
 # DKIM-signed with links (bench_corpus); before measuring, the summary
 # lines must show each check at work (bench_assert_checks), and each peer
@@ -60,6 +62,7 @@ bench_milter_spec() {
 	bare) echo "" ;;
 	plain) echo 'unix:$T/plain.sock' ;;
 	null) echo 'unix:$T/null.sock' ;;
+	unix-b) echo 'unix:$T/rgb.sock' ;;
 	tcp) echo 'inet:127.0.0.1:$RG_MILTER_PORT' ;;
 	unix) echo 'unix:$T/rg.sock' ;;
 	opendkim) echo 'unix:$T/peers/run/opendkim.sock,unix:$T/peers/run/opendmarc.sock' ;;
@@ -88,6 +91,10 @@ relay_destination_concurrency_limit = 50"
 
 rg_harness_start
 case " $SETUPS " in *" unix "*) bench_start_unix ;; esac
+case " $SETUPS " in *" unix-b "*)
+	[ -x "${RG_BIN_B:-}" ] || rg_fail "setup unix-b needs RG_BIN_B, another relayguard"
+	bench_start_unix "$RG_BIN_B" rgb ;;
+esac
 case " $SETUPS " in *" null "* | *" plain "*) bench_start_null ;; esac
 case " $SETUPS " in *" opendkim"* | *" rspamd"*) bench_peers_start ;; esac
 
@@ -135,6 +142,7 @@ bench_mta_cpu() {
 		sed 's/environ$/stat/')
 	stats+=" /proc/$RG_MILTER_PID/stat ${RG_UNIX_PID:+/proc/$RG_UNIX_PID/stat}"
 	stats+=" ${NULL_PID:+/proc/$NULL_PID/stat} ${PLAIN_PID:+/proc/$PLAIN_PID/stat}"
+	stats+=" ${B_PID:+/proc/$B_PID/stat}"
 	for p in $PEER_PIDS; do stats+=" /proc/$p/stat"; done
 	# shellcheck disable=SC2086
 	cat $stats 2>/dev/null | awk -v master="$POSTFIX_PID" '{
@@ -152,6 +160,7 @@ bench_pid() {
 	tcp) echo "$RG_MILTER_PID" ;;
 	unix) echo "$RG_UNIX_PID" ;;
 	null) echo "$NULL_PID" ;;
+	unix-b) echo "$B_PID" ;;
 	plain) echo "$PLAIN_PID" ;;
 	opendkim* | rspamd*) bench_peers_pids "$1" ;;
 	esac
@@ -227,6 +236,7 @@ for s in $SETUPS; do
 	case "$s" in
 	tcp) log=$T/relayguard.log sock="inet:$RG_MILTER_PORT@127.0.0.1" ;;
 	unix) log=$T/relayguard-unix.log sock="unix:$RG_UNIX_SOCK" ;;
+	unix-b) log=$T/relayguard-rgb.log sock="unix:$B_SOCK" ;;
 	rspamd | rspamd-tcp)
 		# both rspamd setups log to one file
 		k=$(printf '%s\n' $SETUPS | grep -c '^rspamd')
@@ -287,7 +297,7 @@ for size in $SIZES; do
 			# a peer or the floor against relayguard (unix socket, as
 			# they run): rate ratio, and filter CPU ratio in brackets
 			vs=-
-			case "$s" in opendkim* | rspamd* | null | plain)
+			case "$s" in opendkim* | rspamd* | null | plain | unix-b)
 				[ "$rg_med" != nan ] && vs="$(bench_ratio "$rg_med" "$med")($(bench_ratio "$flt" "$rg_flt"))" ;;
 			esac
 			# shellcheck disable=SC2086

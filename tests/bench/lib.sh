@@ -10,6 +10,7 @@
 #   bench_corpus          the benchmark messages, DKIM-signed
 #   bench_assert_checks   fail unless the summary lines show every check
 #   bench_start_unix      a second relayguard on unix:$T/rg.sock, group postfix
+#                         (or another build: bench_start_unix BIN NAME)
 #   bench_start_null      nullfilter (relayguard's protocol, no checks) and
 #                         nullfilter -n (a plain do-nothing filter) on
 #                         unix:$T/null.sock and unix:$T/plain.sock
@@ -135,26 +136,30 @@ bench_assert_checks() {
 	[ "$(bench_kv refused "$out")" = 1 ] || rg_fail "relay to a foreign domain not refused: $out"
 }
 
-# bench_start_unix - a second relayguard, same configuration, on a unix
-# socket the Postfix user can reach (socket_group = postfix). Sets
-# RG_UNIX_SOCK and RG_UNIX_PID; the harness stops it at exit.
+# bench_start_unix [BIN NAME] - a second relayguard, same configuration,
+# on a unix socket the Postfix user can reach (socket_group = postfix):
+# RG_BIN on $T/rg.sock (sets RG_UNIX_SOCK and RG_UNIX_PID), or BIN on
+# $T/NAME.sock (sets B_SOCK and B_PID: another build in the same run). The
+# harness stops it at exit.
 bench_start_unix() {
-	local i=0
-	RG_UNIX_SOCK=$T/rg.sock
-	sed -e "s|^socket = .*|socket = unix:$RG_UNIX_SOCK|" "$T/relayguard.conf" \
-		>"$T/relayguard-unix.conf"
-	echo "socket_group = postfix" >>"$T/relayguard-unix.conf"
-	rg__bg "$T/relayguard-unix.log" "$RG_BIN" -f -c "$T/relayguard-unix.conf" -u nobody
-	RG_UNIX_PID=$RG__LASTPID
+	local bin=${1:-$RG_BIN} name=${2:-rg} i=0 sock pid conf
+	sock=$T/$name.sock
+	conf=$T/relayguard-unix.conf
+	[ "$name" = rg ] || conf=$T/relayguard-$name.conf
+	sed -e "s|^socket = .*|socket = unix:$sock|" "$T/relayguard.conf" >"$conf"
+	echo "socket_group = postfix" >>"$conf"
+	rg__bg "${conf%.conf}.log" "$bin" -f -c "$conf" -u nobody
+	pid=$RG__LASTPID
+	if [ "$name" = rg ]; then RG_UNIX_SOCK=$sock RG_UNIX_PID=$pid; else B_SOCK=$sock B_PID=$pid; fi
 	while [ $i -lt 100 ]; do
-		[ -S "$RG_UNIX_SOCK" ] && "$MILTERLOAD" -n 1 -c 1 "unix:$RG_UNIX_SOCK" \
+		[ -S "$sock" ] && "$MILTERLOAD" -n 1 -c 1 "unix:$sock" \
 			>/dev/null 2>&1 && return 0
-		rg__alive "$RG_UNIX_PID" || break
+		rg__alive "$pid" || break
 		sleep 0.1
 		i=$((i + 1))
 	done
-	rg_tail "$T/relayguard-unix.log"
-	rg_fail "relayguard on $RG_UNIX_SOCK did not answer"
+	rg_tail "${conf%.conf}.log"
+	rg_fail "relayguard on $sock did not answer"
 }
 
 # bench_start_null - the floor: nullfilter speaks the milter protocol as
