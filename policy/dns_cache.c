@@ -16,7 +16,9 @@
  * DNSC_BUCKETS chains
  * keyed by SipHash of the lower-cased name under a random key: a full
  * table first drops the expired entries of the chain, then the chain's
- * oldest; an empty chain in a full table stores nothing. One rwlock:
+ * oldest; when that is not room enough (an empty chain, a big answer),
+ * the next chains in turn, up to DNSC_PRUNE_SCAN of them, so a new answer
+ * is kept. One rwlock:
  * hits read in parallel, and the TTL seen is the time left.
  */
 #include <pthread.h>
@@ -37,6 +39,7 @@
 #define DNSC_ITEMS_MAX	RG_DNS_MAX_RRS
 #define DNSC_TTL_MAX	3600		/* seconds */
 #define DNSC_BYTES_MAX	(8u << 20)	/* all entries, allocations counted */
+#define DNSC_PRUNE_SCAN	64		/* chains looked at to make room */
 
 struct dnsc_entry {
 	struct dnsc_entry *next;
@@ -289,8 +292,8 @@ rg_dns_cache_put(struct rg_dns_cache *c, const char *name, int rrtype,
 			break;
 		}
 	}
-	if (dnsc_full(c, e->size))
-		dnsc_prune(c, head, now, e->size);
+	for (size_t i = 0; i < DNSC_PRUNE_SCAN && dnsc_full(c, e->size); i++)
+		dnsc_prune(c, &c->bucket[(e->hash + i) % DNSC_BUCKETS], now, e->size);
 	if (!dnsc_full(c, e->size)) {
 		e->next = *head;
 		*head = e;
