@@ -142,7 +142,7 @@ bench_assert_checks() {
 # $T/NAME.sock (sets B_SOCK and B_PID: another build in the same run). The
 # harness stops it at exit.
 bench_start_unix() {
-	local bin=${1:-$RG_BIN} name=${2:-rg} i=0 sock pid conf
+	local bin=${1:-$RG_BIN} name=${2:-rg} sock pid conf
 	sock=$T/$name.sock
 	conf=$T/relayguard-unix.conf
 	[ "$name" = rg ] || conf=$T/relayguard-$name.conf
@@ -151,15 +151,14 @@ bench_start_unix() {
 	rg__bg "${conf%.conf}.log" "$bin" -f -c "$conf" -u nobody
 	pid=$RG__LASTPID
 	if [ "$name" = rg ]; then RG_UNIX_SOCK=$sock RG_UNIX_PID=$pid; else B_SOCK=$sock B_PID=$pid; fi
-	while [ $i -lt 100 ]; do
-		[ -S "$sock" ] && "$MILTERLOAD" -n 1 -c 1 "unix:$sock" \
-			>/dev/null 2>&1 && return 0
-		rg__alive "$pid" || break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	rg__wait_for 10 "$pid" bench__answers "$sock" && return 0
 	rg_tail "${conf%.conf}.log"
 	rg_fail "relayguard on $sock did not answer"
+}
+
+# bench__answers SOCK - a milter on the unix socket SOCK takes a message
+bench__answers() {
+	[ -S "$1" ] && "$MILTERLOAD" -n 1 -c 1 "unix:$1" >/dev/null 2>&1
 }
 
 # bench_start_null - the floor: nullfilter speaks the milter protocol as
@@ -168,7 +167,7 @@ bench_start_unix() {
 # the plain do-nothing filter (every stage, nothing negotiated), on
 # unix:$T/plain.sock. Sets NULL_SOCK, NULL_PID, PLAIN_SOCK, PLAIN_PID.
 bench_start_null() {
-	local v sock pid i
+	local v sock pid
 	for v in null plain; do
 		sock=$T/$v.sock
 		if [ "$v" = null ]; then
@@ -177,15 +176,10 @@ bench_start_null() {
 			rg__bg "$T/$v.log" "$NULLFILTER" -n -g postfix "unix:$sock"
 		fi
 		pid=$RG__LASTPID
-		i=0
-		until [ -S "$sock" ] && "$MILTERLOAD" -x -n 1 -c 1 "unix:$sock" >/dev/null 2>&1; do
-			rg__alive "$pid" && [ $i -lt 100 ] || {
-				rg_tail "$T/$v.log"
-				rg_fail "nullfilter on $sock did not answer"
-			}
-			sleep 0.1
-			i=$((i + 1))
-		done
+		rg__wait_for 10 "$pid" bench__answers "$sock" || {
+			rg_tail "$T/$v.log"
+			rg_fail "nullfilter on $sock did not answer"
+		}
 		if [ "$v" = null ]; then NULL_SOCK=$sock NULL_PID=$pid; else PLAIN_SOCK=$sock PLAIN_PID=$pid; fi
 	done
 }
