@@ -136,17 +136,21 @@ bench_assert_checks() {
 	[ "$(bench_kv refused "$out")" = 1 ] || rg_fail "relay to a foreign domain not refused: $out"
 }
 
-# bench_start_unix [BIN NAME] - a second relayguard, same configuration,
-# on a unix socket the Postfix user can reach (socket_group = postfix):
-# RG_BIN on $T/rg.sock (sets RG_UNIX_SOCK and RG_UNIX_PID), or BIN on
-# $T/NAME.sock (sets B_SOCK and B_PID: another build in the same run). The
-# harness stops it at exit.
+# bench_start_unix [BIN NAME [SED]] - a second relayguard, same
+# configuration, on a unix socket the Postfix user can reach
+# (socket_group = postfix): RG_BIN on $T/rg.sock (sets RG_UNIX_SOCK and
+# RG_UNIX_PID), or BIN on $T/NAME.sock (sets B_SOCK and B_PID: another
+# build in the same run, or with SED, a sed expression applied to the
+# configuration, the same build configured otherwise). The harness stops
+# it at exit.
 bench_start_unix() {
-	local bin=${1:-$RG_BIN} name=${2:-rg} sock pid conf
+	local bin=${1:-$RG_BIN} name=${2:-rg} edit=${3:-} sock pid conf
 	sock=$T/$name.sock
 	conf=$T/relayguard-unix.conf
 	[ "$name" = rg ] || conf=$T/relayguard-$name.conf
-	sed -e "s|^socket = .*|socket = unix:$sock|" "$T/relayguard.conf" >"$conf"
+	sed -e "s|^socket = .*|socket = unix:$sock|" ${edit:+-e "$edit"} "$T/relayguard.conf" >"$conf"
+	[ -z "$edit" ] || ! cmp -s "$conf" <(sed -e "s|^socket = .*|socket = unix:$sock|" "$T/relayguard.conf") ||
+		rg_fail "bench_start_unix: \"$edit\" changed nothing"
 	echo "socket_group = postfix" >>"$conf"
 	rg__bg "${conf%.conf}.log" "$bin" -f -c "$conf" -u nobody
 	pid=$RG__LASTPID
