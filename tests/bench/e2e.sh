@@ -14,6 +14,9 @@
 #   rspamd    rspamd's proxy in milter mode, Debian's package (peers.sh), unix
 #   opendkim-tcp, rspamd-tcp  the same over TCP, as the performance issue
 #             measured them
+#   mem       relayguard over a unix socket with its counters in the
+#             embedded store (kv_backend = memory, the default) instead of
+#             Redis: what the Redis round trips cost end to end
 #   unix-b    another relayguard build (RG_BIN_B), same configuration, unix
 #             socket: a before/after comparison in one run (not by default)
 # Every relayguard check is on (relayguard.conf) and the messages are
@@ -32,8 +35,8 @@
 # the unix socket, as they run: rate and filter CPU per message.
 #
 # Knobs: ROUNDS (3), MESSAGES (1000), SESSIONS ("10 50"), SIZES ("1k 20k
-# 200k"), SETUPS ("bare plain null tcp unix opendkim opendkim-tcp rspamd
-# rspamd-tcp"), REUSE=1 (several messages per SMTP
+# 200k"), SETUPS ("bare plain null tcp unix mem opendkim opendkim-tcp
+# rspamd rspamd-tcp"), REUSE=1 (several messages per SMTP
 # session: smtp-source -d), WARMUP (200). Prints a table; RESULTS=FILE
 # also writes one line per measurement there.
 set -u
@@ -44,7 +47,7 @@ ROUNDS=${ROUNDS:-3}
 MESSAGES=${MESSAGES:-1000}
 SESSIONS=${SESSIONS:-10 50}
 SIZES=${SIZES:-1k 20k 200k}
-SETUPS=${SETUPS:-bare plain null tcp unix opendkim opendkim-tcp rspamd rspamd-tcp}
+SETUPS=${SETUPS:-bare plain null tcp unix mem opendkim opendkim-tcp rspamd rspamd-tcp}
 REUSE=${REUSE:-0}
 WARMUP=${WARMUP:-200}
 RESULTS=${RESULTS:-}
@@ -63,6 +66,7 @@ bench_milter_spec() {
 	plain) echo 'unix:$T/plain.sock' ;;
 	null) echo 'unix:$T/null.sock' ;;
 	unix-b) echo 'unix:$T/rgb.sock' ;;
+	mem) echo 'unix:$T/mem.sock' ;;
 	tcp) echo 'inet:127.0.0.1:$RG_MILTER_PORT' ;;
 	unix) echo 'unix:$T/rg.sock' ;;
 	opendkim) echo 'unix:$T/peers/run/opendkim.sock,unix:$T/peers/run/opendmarc.sock' ;;
@@ -94,6 +98,9 @@ case " $SETUPS " in *" unix "*) bench_start_unix ;; esac
 case " $SETUPS " in *" unix-b "*)
 	[ -x "${RG_BIN_B:-}" ] || rg_fail "setup unix-b needs RG_BIN_B, another relayguard"
 	bench_start_unix "$RG_BIN_B" rgb ;;
+esac
+case " $SETUPS " in *" mem "*)
+	bench_start_unix "$RG_BIN" mem 's/^kv_backend = redis$/kv_backend = memory/' ;;
 esac
 case " $SETUPS " in *" null "* | *" plain "*) bench_start_null ;; esac
 case " $SETUPS " in *" opendkim"* | *" rspamd"*) bench_peers_start ;; esac
@@ -140,9 +147,10 @@ bench_mta_cpu() {
 	# the master itself has it from postfix-script
 	stats=$(grep -lzx "MAIL_CONFIG=$T/postfix" /proc/[0-9]*/environ 2>/dev/null |
 		sed 's/environ$/stat/')
-	stats+=" /proc/$RG_MILTER_PID/stat ${RG_UNIX_PID:+/proc/$RG_UNIX_PID/stat}"
+	stats+=" /proc/$RG_MILTER_PID/stat"
 	stats+=" ${NULL_PID:+/proc/$NULL_PID/stat} ${PLAIN_PID:+/proc/$PLAIN_PID/stat}"
-	stats+=" ${B_PID:+/proc/$B_PID/stat}"
+	# every relayguard on a unix socket (unix, mem, unix-b)
+	for p in "${UNIX_PID[@]}"; do stats+=" /proc/$p/stat"; done
 	for p in $PEER_PIDS; do stats+=" /proc/$p/stat"; done
 	# shellcheck disable=SC2086
 	cat $stats 2>/dev/null | awk -v master="$POSTFIX_PID" '{
@@ -160,7 +168,8 @@ bench_pid() {
 	tcp) echo "$RG_MILTER_PID" ;;
 	unix) echo "$RG_UNIX_PID" ;;
 	null) echo "$NULL_PID" ;;
-	unix-b) echo "$B_PID" ;;
+	unix-b) echo "${UNIX_PID[rgb]}" ;;
+	mem) echo "${UNIX_PID[mem]}" ;;
 	plain) echo "$PLAIN_PID" ;;
 	opendkim* | rspamd*) bench_peers_pids "$1" ;;
 	esac
@@ -236,7 +245,8 @@ for s in $SETUPS; do
 	case "$s" in
 	tcp) log=$T/relayguard.log sock="inet:$RG_MILTER_PORT@127.0.0.1" ;;
 	unix) log=$T/relayguard-unix.log sock="unix:$RG_UNIX_SOCK" ;;
-	unix-b) log=$T/relayguard-rgb.log sock="unix:$B_SOCK" ;;
+	unix-b) log=$T/relayguard-rgb.log sock="unix:${UNIX_SOCK[rgb]}" ;;
+	mem) log=$T/relayguard-mem.log sock="unix:${UNIX_SOCK[mem]}" ;;
 	rspamd | rspamd-tcp)
 		# both rspamd setups log to one file
 		k=$(printf '%s\n' $SETUPS | grep -c '^rspamd')
@@ -297,7 +307,7 @@ for size in $SIZES; do
 			# a peer or the floor against relayguard (unix socket, as
 			# they run): rate ratio, and filter CPU ratio in brackets
 			vs=-
-			case "$s" in opendkim* | rspamd* | null | plain | unix-b)
+			case "$s" in opendkim* | rspamd* | null | plain | unix-b | mem)
 				[ "$rg_med" != nan ] && vs="$(bench_ratio "$rg_med" "$med")($(bench_ratio "$flt" "$rg_flt"))" ;;
 			esac
 			# shellcheck disable=SC2086

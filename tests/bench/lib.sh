@@ -139,10 +139,12 @@ bench_assert_checks() {
 # bench_start_unix [BIN NAME [SED]] - a second relayguard, same
 # configuration, on a unix socket the Postfix user can reach
 # (socket_group = postfix): RG_BIN on $T/rg.sock (sets RG_UNIX_SOCK and
-# RG_UNIX_PID), or BIN on $T/NAME.sock (sets B_SOCK and B_PID: another
-# build in the same run, or with SED, a sed expression applied to the
-# configuration, the same build configured otherwise). The harness stops
-# it at exit.
+# RG_UNIX_PID), or BIN on $T/NAME.sock (another build in the same run, or
+# with SED, a sed expression applied to the configuration, the same build
+# configured otherwise). Every one is in UNIX_SOCK[NAME] and
+# UNIX_PID[NAME]; its log is $T/relayguard-NAME.log ("unix" for rg). The
+# harness stops it at exit.
+declare -gA UNIX_SOCK UNIX_PID
 bench_start_unix() {
 	local bin=${1:-$RG_BIN} name=${2:-rg} edit=${3:-} sock pid conf
 	sock=$T/$name.sock
@@ -154,7 +156,8 @@ bench_start_unix() {
 	echo "socket_group = postfix" >>"$conf"
 	rg__bg "${conf%.conf}.log" "$bin" -f -c "$conf" -u nobody
 	pid=$RG__LASTPID
-	if [ "$name" = rg ]; then RG_UNIX_SOCK=$sock RG_UNIX_PID=$pid; else B_SOCK=$sock B_PID=$pid; fi
+	[ "$name" != rg ] || RG_UNIX_SOCK=$sock RG_UNIX_PID=$pid
+	UNIX_SOCK[$name]=$sock UNIX_PID[$name]=$pid
 	rg__wait_for 10 "$pid" bench__answers "$sock" && return 0
 	rg_tail "${conf%.conf}.log"
 	rg_fail "relayguard on $sock did not answer"

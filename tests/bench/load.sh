@@ -52,8 +52,8 @@ bench_start_unix
 bench_start_unix "$RG_BIN" mem 's/^kv_backend = redis$/kv_backend = memory/'
 bench_start_null
 VIAS="tcp unix mem null"
-declare -A SOCK=([tcp]="inet:$RG_MILTER_PORT@127.0.0.1" [unix]="unix:$RG_UNIX_SOCK" [mem]="unix:$B_SOCK" [null]="unix:$NULL_SOCK")
-declare -A PID=([tcp]=$RG_MILTER_PID [unix]=$RG_UNIX_PID [mem]=$B_PID [null]=$NULL_PID)
+declare -A SOCK=([tcp]="inet:$RG_MILTER_PORT@127.0.0.1" [unix]="unix:$RG_UNIX_SOCK" [mem]="unix:${UNIX_SOCK[mem]}" [null]="unix:$NULL_SOCK")
+declare -A PID=([tcp]=$RG_MILTER_PID [unix]=$RG_UNIX_PID [mem]=${UNIX_PID[mem]} [null]=$NULL_PID)
 
 declare -A LOG=([tcp]=$T/relayguard.log [unix]=$T/relayguard-unix.log [mem]=$T/relayguard-mem.log)
 # shellcheck disable=SC2086
