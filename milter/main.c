@@ -1,12 +1,13 @@
 /*
  * main.c - relayguard: options, socket, privileges, signals, smfi_main()
  *
- * Start-up order: read and check the configuration; register with
- * libmilter and open the socket and the control socket (as root if
- * started so); detach unless -f; write the pidfile; drop to the
- * unprivileged user; open the resolver, the counter store and the
- * libraries (main_open_libraries); start the threads; then wait for
- * signals (main_wait) and stop in reverse order (main_stop).
+ * Start-up order: start libcrypto without its exit handler (before
+ * anything else uses it; dkim.h says why); read and check the
+ * configuration; register with libmilter and open the socket and the
+ * control socket (as root if started so); detach unless -f; write the
+ * pidfile; drop to the unprivileged user; open the resolver, the counter
+ * store and the libraries (main_open_libraries); start the threads; then
+ * wait for signals (main_wait) and stop in reverse order (main_stop).
  *
  * Threads: smfi_main() runs in its own thread. The main thread only waits
  * for signals. libmilter starts a signal thread of its own that treats
@@ -602,6 +603,10 @@ main(int argc, char **argv)
 	sigset_t set;
 	int ready_fd = -1, sig, log_stderr;
 
+	/* before the configuration's keys: libcrypto must not clean up at
+	 * exit under libmilter's worker threads (see dkim.h) */
+	if (rg_dkim_crypto_init() < 0)
+		rg_fatal("libcrypto failed to start");
 	main_parse_args(argc, argv);
 	conf = main_load(1);
 	if (conf == NULL)

@@ -6,7 +6,8 @@
  * (permerror) instead of silently dropped; DELAYSIGPROC, so every key is
  * fetched at end of message, in one place; no library minimum key size,
  * since RFC 8301 says "policy" and dkim_min_rsa_bits is checked here; From
- * oversigned on every signature we make.
+ * oversigned on every signature we make. libcrypto itself is started
+ * first, by rg_dkim_crypto_init(), without its exit handler (dkim.h).
  *
  * Verification feeds what the milter hands over to dkim_header(),
  * dkim_eoh() and dkim_body(), within the caps of the core configuration
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "authres.h"
 #include "dkim_int.h"
@@ -96,6 +99,13 @@ rg_dkim_lib(void)
 {
 	pthread_once(&dkv_once, dkv_lib_start);
 	return dkv_lib;
+}
+
+/* rg_dkim_crypto_init - libcrypto, with no clean-up at exit (see dkim.h) */
+int
+rg_dkim_crypto_init(void)
+{
+	return OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL) == 1 ? 0 : -1;
 }
 
 /* rg_dkim_init - start libopendkim at start-up rather than on first use */

@@ -11,7 +11,8 @@
  * lookups go only through the resolver hook set here (libopendkim does no
  * DNS of its own): the hook returns a wire-format TXT answer.
  *
- * rg_dkim_init() once at start-up, rg_dkim_shutdown() at exit. Handles
+ * rg_dkim_crypto_init() first of all, rg_dkim_init() once at start-up,
+ * rg_dkim_shutdown() at exit. Handles
  * (struct rg_dkim_verify, struct rg_dkim_sign) belong to one message and
  * one thread; the library handle and configuration they read are shared
  * and read-only, so different threads may run handles at the same time.
@@ -72,6 +73,18 @@ enum rg_dkim_status {
 int rg_dkim_init(void);
 /* rg_dkim_shutdown - release it; no handle may be in use */
 void rg_dkim_shutdown(void);
+/*
+ * rg_dkim_crypto_init - start libcrypto without its clean-up at exit; call
+ * it before anything uses OpenSSL (the configuration's keys, libopendkim),
+ * since the first start decides. libmilter does not wait for its threads:
+ * an idle worker may end while exit() runs. Had libcrypto's exit handler
+ * deleted its thread-local keys by then, that thread's error state and
+ * random generator (RSA signing makes one per thread) would be lost, never
+ * freed, and a thread still in a session would use freed library state.
+ * Without the handler nothing is torn down under running threads; what
+ * libcrypto holds at exit stays reachable. 0, or -1 if it cannot start.
+ */
+int rg_dkim_crypto_init(void);
 
 /* --- DNS ---------------------------------------------------------------- */
 
