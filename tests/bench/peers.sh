@@ -251,8 +251,13 @@ bench_peers_start() {
 	rg_at_stop "bench_peers_stop"
 	RG_EXTRA_LOGS+=" $P/ns.out $P/rspamd/rspamd.log $P/opendkim.log $P/opendmarc.log"
 	RG_EXTRA_LOGS+=" $P/opendkim-tcp.log $P/opendmarc-tcp.log"
-	until ip link set "${PEERS_IF}n" netns "$PEERS_NS_PID" 2>/dev/null; do
+	# move the veth end only once unshare has made the new namespace: before
+	# that, "netns PID" names this host's own and the move does nothing
+	i=0
+	until [ "$(readlink "/proc/$PEERS_NS_PID/ns/net" 2>/dev/null)" != "$(readlink /proc/self/ns/net)" ] &&
+		ip link set "${PEERS_IF}n" netns "$PEERS_NS_PID" 2>/dev/null; do
 		i=$((i + 1))
+		rg__alive "$PEERS_NS_PID" || rg_fail "the peers' namespace exited: $(cat "$P/ns.out")"
 		[ $i -gt 50 ] && rg_fail "cannot move ${PEERS_IF}n into the peers' namespace"
 		sleep 0.1
 	done
