@@ -100,7 +100,7 @@ case " $SETUPS " in *" unix-b "*)
 	bench_start_unix "$RG_BIN_B" rgb ;;
 esac
 case " $SETUPS " in *" mem "*)
-	bench_start_unix "$RG_BIN" mem 's/^kv_backend = redis$/kv_backend = memory/' ;;
+	bench_start_mem ;;
 esac
 case " $SETUPS " in *" null "* | *" plain "*) bench_start_null ;; esac
 case " $SETUPS " in *" opendkim"* | *" rspamd"*) bench_peers_start ;; esac
@@ -242,11 +242,12 @@ done
 # a verdict for every warm-up message, with every check at work; rspamd
 # logged one line per message
 for s in $SETUPS; do
+	conf=""
 	case "$s" in
 	tcp) log=$T/relayguard.log sock="inet:$RG_MILTER_PORT@127.0.0.1" ;;
 	unix) log=$T/relayguard-unix.log sock="unix:$RG_UNIX_SOCK" ;;
 	unix-b) log=$T/relayguard-rgb.log sock="unix:${UNIX_SOCK[rgb]}" ;;
-	mem) log=$T/relayguard-mem.log sock="unix:${UNIX_SOCK[mem]}" ;;
+	mem) log=$T/relayguard-mem.log sock="unix:${UNIX_SOCK[mem]}" conf=$T/relayguard-mem.conf ;;
 	rspamd | rspamd-tcp)
 		# both rspamd setups log to one file
 		k=$(printf '%s\n' $SETUPS | grep -c '^rspamd')
@@ -258,7 +259,7 @@ for s in $SETUPS; do
 	esac
 	n=$(grep -c 'verdict=accept' "$log")
 	[ "$n" -ge "$WARMUP" ] || rg_fail "setup $s: relayguard logged $n verdicts for $WARMUP messages"
-	bench_assert_checks "$log" "$WARMUP" "$sock"
+	bench_assert_checks "$log" "$WARMUP" "$sock" "$conf"
 done
 
 declare -A RATE BUSY RGCPU

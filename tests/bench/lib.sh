@@ -110,14 +110,15 @@ bench_corpus() {
 	done
 }
 
-# bench_assert_checks LOG N SOCKET - the last N summary lines in LOG show
-# every check at work: an accepted inbound message, spf=pass, dkim=pass,
-# dmarc=pass, the DNSBL and SURBL lookups made; Redis holds the rate
-# limit counters; and the relayguard on SOCKET refuses to relay to a
-# foreign domain. Without this the figures would measure a filter that
-# skipped its work.
+# bench_assert_checks LOG N SOCKET [CONF] - the last N summary lines in
+# LOG show every check at work: an accepted inbound message, spf=pass,
+# dkim=pass, dmarc=pass, the DNSBL and SURBL lookups made; the store holds
+# the rate limit counters (Redis, or with CONF, the embedded store of the
+# relayguard configured there, asked through its control socket); and
+# the relayguard on SOCKET refuses to relay to a foreign domain. Without
+# this the figures would measure a filter that skipped its work.
 bench_assert_checks() {
-	local log=$1 n=$2 sock=$3 lines want bad="" out
+	local log=$1 n=$2 sock=$3 conf=${4:-} lines want bad="" out keys
 	lines=$(grep 'verdict=' "$log" | tail -n "$n")
 	[ "$(printf '%s\n' "$lines" | grep -c 'verdict=accept')" -eq "$n" ] ||
 		bad+=" verdict=accept"
@@ -128,9 +129,14 @@ bench_assert_checks() {
 		printf '%s\n' "$lines" | tail -n 3 >&2
 		rg_fail "$log: not every check ran on the last $n messages:$bad"
 	}
+	if [ -n "$conf" ]; then
+		keys=$("$(dirname "$RG_BIN")/relayguardctl" -c "$conf" show 'rl:*' 2>&1)
+	else
+		keys=$(rg_redis --scan --pattern 'rg:rl:*')
+	fi
 	for want in per_ip_conn per_ip_msg per_sender_rcpt; do
-		[ -n "$(rg_redis --scan --pattern "rg:rl:*:$want:*" | head -1)" ] ||
-			rg_fail "no counter of rate limit $want in Redis"
+		printf '%s\n' "$keys" | grep -q "rl:[a-z]*:$want:" ||
+			rg_fail "no counter of rate limit $want in ${conf:+the embedded store of }${conf:-Redis}: $(printf '%s\n' "$keys" | head -3)"
 	done
 	out=$("$MILTERLOAD" -c 1 -n 1 -t user@foreign.bench.test "$sock")
 	[ "$(bench_kv refused "$out")" = 1 ] || rg_fail "relay to a foreign domain not refused: $out"
@@ -161,6 +167,14 @@ bench_start_unix() {
 	rg__wait_for 10 "$pid" bench__answers "$sock" && return 0
 	rg_tail "${conf%.conf}.log"
 	rg_fail "relayguard on $sock did not answer"
+}
+
+# bench_start_mem - bench_start_unix's relayguard "mem": its counters in
+# the embedded store (kv_backend = memory) instead of Redis, and a control
+# socket through which bench_assert_checks finds them; its configuration
+# is $T/relayguard-mem.conf
+bench_start_mem() {
+	bench_start_unix "$RG_BIN" mem "s/^kv_backend = redis\$/kv_backend = memory/;\$a control_socket = $T/mem-control.sock"
 }
 
 # bench__answers SOCK - a milter on the unix socket SOCK takes a message

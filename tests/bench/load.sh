@@ -49,7 +49,7 @@ HZ=$(getconf CLK_TCK)
 bench_prepare
 rg_harness_start
 bench_start_unix
-bench_start_unix "$RG_BIN" mem 's/^kv_backend = redis$/kv_backend = memory/'
+bench_start_mem
 bench_start_null
 VIAS="tcp unix mem null"
 declare -A SOCK=([tcp]="inet:$RG_MILTER_PORT@127.0.0.1" [unix]="unix:$RG_UNIX_SOCK" [mem]="unix:${UNIX_SOCK[mem]}" [null]="unix:$NULL_SOCK")
@@ -67,7 +67,9 @@ for t in $VIAS; do
 			rg_fail "warm-up over $t failed"
 	done
 	[ "$t" = null ] && continue
-	bench_assert_checks "${LOG[$t]}" 500 "${SOCK[$t]}"
+	conf=""
+	[ "$t" != mem ] || conf=$T/relayguard-mem.conf
+	bench_assert_checks "${LOG[$t]}" 500 "${SOCK[$t]}" "$conf"
 done
 
 declare -A RATE P50 P99 P999 CPU
