@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -164,14 +165,20 @@ main_socket_path(const char *spec)
 	return NULL;
 }
 
+/* the address libmilter's listening socket is bound to (main_listener) */
+static struct sockaddr_storage main_listen_ss;
+static socklen_t main_listen_len;
+
 /*
- * main_nodelay - TCP_NODELAY on libmilter's listening socket, which
- * libmilter offers no call for. Without it, a header change and the final
- * reply go out as two small writes and the second waits for the MTA's
- * delayed ACK (about 40 ms a message). Accepted sockets inherit it.
+ * main_listener - find libmilter's listening socket, the only one open
+ * yet, which libmilter offers no call for: note its address for
+ * main_wake_listener, and set TCP_NODELAY on it. Without TCP_NODELAY, a
+ * header change and the final reply go out as two small writes and the
+ * second waits for the MTA's delayed ACK (about 40 ms a message).
+ * Accepted sockets inherit it.
  */
 static void
-main_nodelay(void)
+main_listener(void)
 {
 	for (int fd = 0; fd < 1024; fd++) {
 		struct sockaddr_storage ss;
@@ -180,13 +187,72 @@ main_nodelay(void)
 
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &il) < 0 || !acc)
 			continue;
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    sl > sizeof(ss))
 			continue;
+		if (main_listen_len == 0) {
+			main_listen_ss = ss;
+			main_listen_len = sl;
+		}
 		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
 			continue;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 			rg_log_warn_errno("setsockopt TCP_NODELAY");
 	}
+}
+
+/*
+ * main_wake_listener - one connection to libmilter's listening socket (a
+ * wildcard address over loopback), closed at once; best effort.
+ */
+static void
+main_wake_listener(void)
+{
+	struct sockaddr_storage ss = main_listen_ss;
+	int fd;
+
+	if (main_listen_len == 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+			in6->sin6_addr = in6addr_loopback;
+	}
+	/* non-blocking: a full backlog must not hold up the stop */
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)connect(fd, (struct sockaddr *)&ss, main_listen_len);
+	close(fd);
+}
+
+/*
+ * main_waker - while smfi_stop() runs. libmilter's listener holds its
+ * lock while it waits up to 5 seconds for a connection, and smfi_stop()
+ * needs that lock to close the socket, so the stop would wait for the
+ * wait to end. A connection every 20 ms ends it (the listener takes the
+ * connection, finds the stop flag, returns; the session it started reads
+ * end of file), until smfi_stop() has returned or 6 seconds have passed.
+ */
+static atomic_int main_stop_done;
+
+static void *
+main_waker(void *arg)
+{
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+
+	(void)arg;
+	for (int i = 0; i < 300 && !atomic_load(&main_stop_done); i++) {
+		main_wake_listener();
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
 }
 
 static void
@@ -208,7 +274,7 @@ main_open_socket(const struct rg_conf *c, const char *spec)
 	if (smfi_opensocket(1) != MI_SUCCESS)
 		rg_fatal("cannot open socket %s (in use, or no permission?)", spec);
 	umask(old);
-	main_nodelay();
+	main_listener();
 }
 
 /* main_pidfile - write our pid; the file is not followed if a symlink */
@@ -564,9 +630,14 @@ main_wait(const sigset_t *set)
 static void
 main_stop(struct main_services *sv)
 {
-	int quiesced;
+	pthread_t waker;
+	int quiesced, waking;
 
+	waking = pthread_create(&waker, NULL, main_waker, NULL) == 0;
 	smfi_stop();
+	atomic_store(&main_stop_done, 1);
+	if (waking)
+		pthread_join(waker, NULL);
 	pthread_join(sv->milter_tid, NULL);
 	sv->mhttp = rg_metrics_http_stop(sv->mhttp);
 	rg_metrics_set_kv(NULL);

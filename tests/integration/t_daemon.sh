@@ -2,7 +2,8 @@
 # t_daemon.sh - the daemon's command line and privileges, without Postfix:
 # -n names file and line, -d prints every parameter, root is refused, the
 # daemon runs as the unprivileged user, a unix socket is 0660 and given to
-# that user and the socket group.
+# that user and the socket group; SIGTERM stops it within 3 s, over a unix
+# socket and over TCP on the wildcard address.
 . "$(dirname "$0")/lib.sh"
 
 RG_BIN=${RG_BIN:-$RG_TOP_DIR/build/relayguard}
@@ -68,13 +69,38 @@ uid=$(awk '/^Uid:/ {print $2, $3, $4}' "/proc/$pid/status")
 [ "$uid" = "$(id -u nobody) $(id -u nobody) $(id -u nobody)" ] ||
 	rg_fail "daemon uid is '$uid', want nobody's"
 
-# pidfile with -P, removed at a clean stop
-kill -TERM "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$pid" 2>/dev/null && rg_fail "daemon did not stop on SIGTERM within 10s"
-wait "$pid"
-rc=$?
-[ "$rc" = 0 ] || rg_fail "clean stop exited $rc"
-grep -q 'stopped' "$D/unix.log" || rg_fail "no 'stopped' line"
-rg_san_check "$D/unix.log" || rg_fail "sanitizer report"
+# stop_soon PID LOG - SIGTERM stops the daemon within 3 s, cleanly.
+# libmilter's listener looks at its stop flag only when its 5-second wait
+# for a connection ends; a connection just before the signal starts a new
+# wait, so a daemon that does not wake its listener takes 4.5 s or more.
+stop_soon() {
+	local pid=$1 log=$2 rc
+	sleep 0.3
+	kill -TERM "$pid"
+	for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && rg_fail "daemon did not stop on SIGTERM within 3s ($log)"
+	wait "$pid"
+	rc=$?
+	[ "$rc" = 0 ] || rg_fail "clean stop exited $rc ($log)"
+	grep -q 'stopped' "$log" || rg_fail "no 'stopped' line in $log"
+	rg_san_check "$log" || rg_fail "sanitizer report in $log"
+}
+
+/usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.close()' "$D/rg.sock" || rg_fail "cannot connect to $D/rg.sock"
+stop_soon "$pid" "$D/unix.log"
+
+# TCP on the wildcard address: the stop wakes the listener over loopback
+rg__pick_port || rg_fail "no free port"
+port=$RG__PORT
+printf 'socket = inet:%s@0.0.0.0\nuser = nobody\nlog_target = stderr\n' "$port" >"$D/tcp.conf"
+TSAN_OPTIONS=$(rg_daemon_tsan) "$RG_BIN" -f -c "$D/tcp.conf" >"$D/tcp.log" 2>&1 &
+pid=$!
+pids="$pids $pid"
+for _ in $(seq 50); do grep -q ready "$D/tcp.log" && break; sleep 0.1; done
+grep -q ready "$D/tcp.log" || rg_fail "TCP daemon not ready: $(cat "$D/tcp.log")"
+(exec 3<>"/dev/tcp/127.0.0.1/$port") || rg_fail "cannot connect to port $port"
+stop_soon "$pid" "$D/tcp.log"
 exit 0
