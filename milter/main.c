@@ -62,6 +62,7 @@
 #define RG_DEFAULT_CONF RG_SYSCONFDIR "/relayguard/relayguard.conf"
 /* longest wait at exit for sessions still using the counter store */
 #define RG_KV_QUIESCE_MS 2000
+#define RG_MILTER_JOIN_S 3	/* main_join_milter */
 
 struct main_opts {
 	const char *conf_path;
@@ -626,6 +627,26 @@ main_wait(const sigset_t *set)
 	}
 }
 
+/*
+ * main_join_milter - wait for smfi_main() to return, at most
+ * RG_MILTER_JOIN_S seconds. Debian's libmilter destroys its worker pool's
+ * lock when it stops while workers and the listener may still take it;
+ * now and then they all wait on it for ever and smfi_main() never
+ * returns. The stop goes on without it then: the slots of open sessions
+ * are still given back, and exit ends those threads.
+ */
+static void
+main_join_milter(pthread_t tid)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += RG_MILTER_JOIN_S;
+	if (pthread_timedjoin_np(tid, NULL, &until) != 0)
+		rg_log_warn("libmilter did not finish stopping within %d s; "
+		    "stopping without it", RG_MILTER_JOIN_S);
+}
+
 /* main_stop - stop the milter, then everything in reverse order */
 static void
 main_stop(struct main_services *sv)
@@ -638,7 +659,7 @@ main_stop(struct main_services *sv)
 	atomic_store(&main_stop_done, 1);
 	if (waking)
 		pthread_join(waker, NULL);
-	pthread_join(sv->milter_tid, NULL);
+	main_join_milter(sv->milter_tid);
 	sv->mhttp = rg_metrics_http_stop(sv->mhttp);
 	rg_metrics_set_kv(NULL);
 	rg_alert_set_default(NULL);

@@ -59,8 +59,14 @@ rg_send --from x@far.example --to u@ours.example --xclient ADDR=192.0.2.50 &&
 # (with XCLIENT, Postfix logs the refusal at XCLIENT, then refuses
 # every command of the session with the milter's reply)
 rg_assert_contains -F "$T/last.out" '<** 451 4.7.0 Too many concurrent connections from [192.0.2.50]'
+# postlogd writes the line a moment later: wait for it (10 s)
+for _ in $(seq 100); do
+	grep -q 'milter-reject: XCLIENT from unknown\[192.0.2.50\]: 451 4.7.0 Too many concurrent connections from \[192.0.2.50\]' \
+		"$T/postfix.log" && break
+	sleep 0.1
+done
 grep -q 'milter-reject: XCLIENT from unknown\[192.0.2.50\]: 451 4.7.0 Too many concurrent connections from \[192.0.2.50\]' \
-	"$T/postfix.log" || rg_fail "Postfix did not log the milter's 451 4.7.0"
+	"$T/postfix.log" || rg_fail "Postfix did not log the milter's 451 4.7.0: $(grep 'milter-reject' "$T/postfix.log" | tail -3)"
 rg_wait_sink 0
 [ "$(slots)" = "slot:192.0.2.50 = 2" ] || rg_fail "the refused session changed the count: $(slots)"
 
