@@ -92,6 +92,8 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 	uint64_t t0 = rg_metrics_now();
 
 	engine_auth_note(c);
+	/* the answer to CONNECT's counters: a refused session ends here */
+	rg_ratelimit_settle(c, v);
 	rg_relay_mail(c, v);
 	rg_lockout_mail(c, v);
 	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c))
@@ -412,6 +414,7 @@ engine_unfinished(struct rg_conn *c)
 void
 rg_engine_abort(struct rg_conn *c)
 {
+	rg_ratelimit_settle(c, NULL);
 	engine_unfinished(c);
 }
 

@@ -211,27 +211,74 @@ kv_op_bad(const struct rg_kv_op *op, struct rg_buf *why)
 	return 0;
 }
 
+/* kv_check_bad - the arguments of a check, checked */
+static int
+kv_check_bad(const struct rg_kv_op *ops, size_t nops,
+    const struct rg_kv_res *res, struct rg_buf *why)
+{
+	if (ops == NULL || res == NULL || nops == 0 || nops > RG_KV_OPS_MAX) {
+		kv_fail(RG_KV_INVAL, why, "1 to %d ops per check",
+		    RG_KV_OPS_MAX);
+		return 1;
+	}
+	for (size_t i = 0; i < nops; i++) {
+		if (kv_op_bad(&ops[i], why))
+			return 1;
+		/* the ops are evaluated before any is added: one key twice
+		 * would not see its own first add */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(ops[i].key, ops[j].key) == 0) {
+				kv_fail(RG_KV_INVAL, why, "%s: key given "
+				    "twice", ops[i].key);
+				return 1;
+			}
+	}
+	return 0;
+}
+
 enum rg_kv_status
 rg_kv_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
     struct rg_kv_res *res, struct rg_buf *why)
 {
 	size_t wl = why ? why->len : 0;
 
-	if (ops == NULL || res == NULL || nops == 0 || nops > RG_KV_OPS_MAX)
-		return kv_done(kv, kv_fail(RG_KV_INVAL, why,
-		    "1 to %d ops per check", RG_KV_OPS_MAX), why, wl);
-	for (size_t i = 0; i < nops; i++) {
-		if (kv_op_bad(&ops[i], why))
-			return kv_done(kv, RG_KV_INVAL, why, wl);
-		/* the ops are evaluated before any is added: one key twice
-		 * would not see its own first add */
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(ops[i].key, ops[j].key) == 0)
-				return kv_done(kv, kv_fail(RG_KV_INVAL, why,
-				    "%s: key given twice", ops[i].key), why,
-				    wl);
-	}
+	if (kv_check_bad(ops, nops, res, why))
+		return kv_done(kv, RG_KV_INVAL, why, wl);
 	return kv_done(kv, kv->be->check(kv, ops, nops, res, why), why, wl);
+}
+
+/* the call is counted when it ends: at once, or in rg_kv_check_end */
+enum rg_kv_status
+rg_kv_check_start(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
+    struct rg_kv_res *res, struct rg_kv_pending **pend, struct rg_buf *why)
+{
+	size_t wl = why ? why->len : 0;
+	enum rg_kv_status st;
+
+	*pend = NULL;
+	if (kv_check_bad(ops, nops, res, why))
+		return kv_done(kv, RG_KV_INVAL, why, wl);
+	if (kv->be->check_start == NULL)
+		return kv_done(kv, kv->be->check(kv, ops, nops, res, why), why,
+		    wl);
+	st = kv->be->check_start(kv, ops, nops, res, pend, why);
+	return *pend != NULL ? st : kv_done(kv, st, why, wl);
+}
+
+enum rg_kv_status
+rg_kv_check_end(struct rg_kv *kv, struct rg_kv_pending *pend,
+    const struct rg_kv_op *ops, size_t nops, struct rg_kv_res *res,
+    struct rg_buf *why)
+{
+	size_t wl = why ? why->len : 0;
+	enum rg_kv_status st;
+
+	st = pend->be->check_end(kv, pend, ops, nops, res, why);
+	if (kv != NULL)
+		return kv_done(kv, st, why, wl);
+	if (st != RG_KV_OK && why != NULL && why->len == wl)
+		rg_buf_puts(why, rg_kv_status_name(st));
+	return st;
 }
 
 enum rg_kv_status

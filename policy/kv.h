@@ -48,6 +48,7 @@ enum rg_kv_backend_choice { RG_KV_BACKEND_MEMORY, RG_KV_BACKEND_REDIS };
 #define RG_KV_PREFIX_MAX	64	/* bytes in redis_prefix */
 #define RG_KV_VALUE_MAX		4096	/* bytes in a value (set, get) */
 #define RG_KV_OPS_MAX		16	/* ops in one rg_kv_check call */
+#define RG_KV_PENDING_MAX	256	/* Redis: checks started, not ended */
 #define RG_KV_COUNT_MAX		(1LL << 36)	/* counters saturate here */
 #define RG_KV_WINDOW_MAX	(366LL * 86400 * 1000)	/* ms */
 #define RG_KV_TTL_MAX		(366LL * 86400 * 1000)	/* ms */
@@ -167,6 +168,31 @@ void rg_kv_set_clock(struct rg_kv *kv, long long (*fn)(void *arg), void *arg);
  */
 enum rg_kv_status rg_kv_check(struct rg_kv *kv, const struct rg_kv_op *ops,
     size_t nops, struct rg_kv_res *res, struct rg_buf *why);
+/* a check sent to the store whose answer is not read yet */
+struct rg_kv_pending;
+
+/*
+ * rg_kv_check_start - rg_kv_check in two halves, so that a stage need not
+ * wait for the store: the ops are sent, and the answer is read later by
+ * rg_kv_check_end, from any thread; ops and their keys must stay as they
+ * are until then. RG_KV_OK with *pend set: started. *pend NULL: the call
+ * was a whole rg_kv_check and its status and res are final (the embedded
+ * store always answers at once, and so does any failure, and Redis when
+ * RG_KV_PENDING_MAX checks are pending already).
+ */
+enum rg_kv_status rg_kv_check_start(struct rg_kv *kv,
+    const struct rg_kv_op *ops, size_t nops, struct rg_kv_res *res,
+    struct rg_kv_pending **pend, struct rg_buf *why);
+/*
+ * rg_kv_check_end - the answer of a started check, as rg_kv_check gives
+ * it; waits at most until redis_command_timeout after the start. Frees
+ * pend. kv is the store the caller holds now, or NULL when there is none:
+ * a pending check may outlive the store it was started on (a reload, the
+ * stop), and its answer is still read.
+ */
+enum rg_kv_status rg_kv_check_end(struct rg_kv *kv, struct rg_kv_pending *pend,
+    const struct rg_kv_op *ops, size_t nops, struct rg_kv_res *res,
+    struct rg_buf *why);
 /* rg_kv_count_add - add to a windowed counter without a limit */
 enum rg_kv_status rg_kv_count_add(struct rg_kv *kv, const char *key,
     long long add, long long window_ms, long long *count, struct rg_buf *why);

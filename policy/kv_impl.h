@@ -22,6 +22,15 @@ struct rg_kv_backend {
 	void (*close)(void *be_data);
 	enum rg_kv_status (*check)(struct rg_kv *kv, const struct rg_kv_op *ops,
 	    size_t nops, struct rg_kv_res *res, struct rg_buf *why);
+	/* check_start, check_end: rg_kv_check in two halves; both NULL
+	 * when check answers at once. check_end gets the store held now,
+	 * which may be NULL or another one than the check started on */
+	enum rg_kv_status (*check_start)(struct rg_kv *kv,
+	    const struct rg_kv_op *ops, size_t nops, struct rg_kv_res *res,
+	    struct rg_kv_pending **pend, struct rg_buf *why);
+	enum rg_kv_status (*check_end)(struct rg_kv *kv,
+	    struct rg_kv_pending *pend, const struct rg_kv_op *ops,
+	    size_t nops, struct rg_kv_res *res, struct rg_buf *why);
 	enum rg_kv_status (*set)(struct rg_kv *kv, const char *key,
 	    const void *value, size_t len, long long ttl_ms,
 	    struct rg_buf *why);
@@ -49,6 +58,11 @@ struct rg_kv {
 	atomic_ullong commands;		/* calls */
 	atomic_ullong errors;		/* calls that ended in TEMPFAIL */
 	atomic_ullong failmode;		/* rg_kv_failure calls */
+};
+
+/* a started check; each backend that starts checks extends it */
+struct rg_kv_pending {
+	const struct rg_kv_backend *be;
 };
 
 extern const struct rg_kv_backend rg_kv_mem_backend;

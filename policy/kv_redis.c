@@ -8,6 +8,13 @@
  * one round trip; NOSCRIPT (Redis restarted, SCRIPT FLUSH) reloads it and
  * retries once. The script sets every key's expiry itself.
  *
+ * A check can also be started and ended later (rg_kv_check_start): it is
+ * sent on a connection of the store's pool, and the pending check keeps
+ * that connection until its answer is read, by whichever thread ends it.
+ * The pool holds at most RG_KV_PENDING_MAX connections; past that a check
+ * is done at once. A check ended after its store was closed (a reload, the
+ * stop) still reads its answer, then closes its connection.
+ *
  * hiredis connects and parses; kv_redis_io.c sends and reads against one
  * deadline, so a call never waits longer than redis_connect_timeout
  * (connecting and logging in) plus redis_command_timeout (the operation),
@@ -344,15 +351,22 @@ kvr_run(struct rg_kvr *r, struct kvr_args *a, redisReply **rep,
 	return st;
 }
 
-/* kvr_error - an error reply: of another kind (INVAL) or a failure */
+/* kvr_error_at - an error reply from the store labelled label: of another
+ * kind (INVAL) or a failure */
 static enum rg_kv_status
-kvr_error(const struct rg_kvr *r, const redisReply *rep, struct rg_buf *why)
+kvr_error_at(const char *label, const redisReply *rep, struct rg_buf *why)
 {
-	rg_kvr_why(why, "redis %s: %.200s", r->label, kvr_reply_text(rep));
+	rg_kvr_why(why, "redis %s: %.200s", label, kvr_reply_text(rep));
 	if (rep->type == REDIS_REPLY_ERROR &&
 	    strncmp(rep->str, "WRONGTYPE", 9) == 0)
 		return RG_KV_INVAL;
 	return RG_KV_TEMPFAIL;
+}
+
+static enum rg_kv_status
+kvr_error(const struct rg_kvr *r, const redisReply *rep, struct rg_buf *why)
+{
+	return kvr_error_at(r->label, rep, why);
 }
 
 /* kvr_int_array - rep is an array of n integers */
@@ -380,6 +394,46 @@ kvr_script_status(const redisReply *rep, const char *key, struct rg_buf *why)
 	return RG_KV_INVAL;
 }
 
+/* kvr_check_args - EVALSHA of the counter script for ops (argv[1], the
+ * script's SHA, is the connection's: filled in when it is sent) */
+static void
+kvr_check_args(struct rg_kv *kv, const struct rg_kvr *r, struct kvr_args *a,
+    const struct rg_kv_op *ops, size_t nops)
+{
+	kvr_arg_str(a, "EVALSHA");
+	kvr_arg_str(a, "");
+	kvr_arg_num(a, (long long)nops);
+	for (size_t i = 0; i < nops; i++)
+		kvr_arg_key(r, a, ops[i].key);
+	kvr_arg_str(a, "c");
+	kvr_arg_num(a, kv->clock ? rg_kv_now(kv) : -1);
+	for (size_t i = 0; i < nops; i++) {
+		kvr_arg_num(a, ops[i].add);
+		kvr_arg_num(a, ops[i].window_ms);
+		kvr_arg_num(a, ops[i].limit);
+	}
+}
+
+/* kvr_check_reply - the script's answer to a check into res */
+static enum rg_kv_status
+kvr_check_reply(const char *label, const redisReply *rep,
+    const struct rg_kv_op *ops, size_t nops, struct rg_kv_res *res,
+    struct rg_buf *why)
+{
+	if (kvr_int_array(rep, 2) && rep->element[0]->integer == 2 &&
+	    rep->element[1]->integer >= 1 &&
+	    (size_t)rep->element[1]->integer <= nops)
+		return kvr_script_status(rep,
+		    ops[rep->element[1]->integer - 1].key, why);
+	if (!kvr_int_array(rep, 1 + 2 * nops) || rep->element[0]->integer > 1)
+		return kvr_error_at(label, rep, why);
+	for (size_t i = 0; i < nops; i++) {
+		res[i].count = rep->element[1 + 2 * i]->integer;
+		res[i].allowed = rep->element[2 + 2 * i]->integer == 1;
+	}
+	return RG_KV_OK;
+}
+
 static enum rg_kv_status
 kvr_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
     struct rg_kv_res *res, struct rg_buf *why)
@@ -389,36 +443,159 @@ kvr_check(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
 	redisReply *rep;
 	enum rg_kv_status st;
 
-	kvr_arg_str(&a, "EVALSHA");
-	kvr_arg_str(&a, "");
-	kvr_arg_num(&a, (long long)nops);
-	for (size_t i = 0; i < nops; i++)
-		kvr_arg_key(r, &a, ops[i].key);
-	kvr_arg_str(&a, "c");
-	kvr_arg_num(&a, kv->clock ? rg_kv_now(kv) : -1);
-	for (size_t i = 0; i < nops; i++) {
-		kvr_arg_num(&a, ops[i].add);
-		kvr_arg_num(&a, ops[i].window_ms);
-		kvr_arg_num(&a, ops[i].limit);
-	}
+	kvr_check_args(kv, r, &a, ops, nops);
 	if ((st = kvr_run(r, &a, &rep, why)) == RG_KV_OK) {
-		if (kvr_int_array(rep, 2) && rep->element[0]->integer == 2 &&
-		    rep->element[1]->integer >= 1 &&
-		    (size_t)rep->element[1]->integer <= nops)
-			st = kvr_script_status(rep,
-			    ops[rep->element[1]->integer - 1].key, why);
-		else if (!kvr_int_array(rep, 1 + 2 * nops) ||
-		    rep->element[0]->integer > 1)
-			st = kvr_error(r, rep, why);
-		else
-			for (size_t i = 0; i < nops; i++) {
-				res[i].count = rep->element[1 + 2 * i]->integer;
-				res[i].allowed =
-				    rep->element[2 + 2 * i]->integer == 1;
-			}
+		st = kvr_check_reply(r->label, rep, ops, nops, res, why);
 		freeReplyObject(rep);
 	}
 	rg_buf_release(&a.keys);
+	return st;
+}
+
+/* --- checks started now and ended later ------------------------------ */
+
+struct kvr_pending {
+	struct rg_kv_pending base;	/* first: what kv.c sees */
+	struct rg_kvr_conn *cn;		/* the answer comes on it */
+	unsigned long long gen;		/* of the store that sent it */
+	long long deadline, ms;		/* monotonic ms; the time allowed */
+	char label[160];
+};
+
+static atomic_ullong kvr_gens;		/* stores opened so far */
+
+/* kvr_pool_take - an idle connection of the pool, or a new one; NULL when
+ * RG_KV_PENDING_MAX are in checks */
+static struct rg_kvr_conn *
+kvr_pool_take(struct rg_kvr *r)
+{
+	struct rg_kvr_conn *cn = NULL;
+
+	pthread_mutex_lock(&r->pool_mu);
+	if ((cn = r->pool) != NULL)
+		r->pool = cn->next;
+	else if (r->pool_n < RG_KV_PENDING_MAX) {
+		cn = rg_xcalloc(1, sizeof(*cn));
+		cn->owner = r;
+		r->pool_n++;
+	}
+	pthread_mutex_unlock(&r->pool_mu);
+	return cn;
+}
+
+static void
+kvr_pool_put(struct rg_kvr *r, struct rg_kvr_conn *cn)
+{
+	pthread_mutex_lock(&r->pool_mu);
+	cn->next = r->pool;
+	r->pool = cn;
+	pthread_mutex_unlock(&r->pool_mu);
+}
+
+static void
+kvr_conn_free(struct rg_kvr_conn *cn)
+{
+	if (cn->c != NULL)
+		redisFree(cn->c);
+	free(cn);
+}
+
+static enum rg_kv_status
+kvr_check_start(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
+    struct rg_kv_res *res, struct rg_kv_pending **pend, struct rg_buf *why)
+{
+	struct rg_kvr *r = kv->be_data;
+	struct kvr_args a = { .argc = 0, .keys = RG_BUF_INIT };
+	struct rg_buf out = RG_BUF_INIT;
+	struct rg_kvr_conn *cn = kvr_pool_take(r);
+	struct kvr_pending *p;
+	enum rg_kvr_io io;
+	long long deadline;
+
+	if (cn == NULL)
+		return kvr_check(kv, ops, nops, res, why);
+	if (cn->c != NULL && rg_kvr_stale(cn->c))
+		rg_kvr_drop(cn);
+	if (cn->c == NULL && (!rg_kvr_may_connect(r, why) ||
+	    kvr_connect(r, cn, why) != RG_KV_OK)) {
+		kvr_pool_put(r, cn);
+		return RG_KV_TEMPFAIL;
+	}
+	kvr_check_args(kv, r, &a, ops, nops);
+	kvr_args_done(&a);
+	a.argv[1] = cn->sha;
+	a.len[1] = RG_KVR_SHA_LEN;
+	kvr_format(&out, a.argc, a.argv, a.len);
+	rg_buf_release(&a.keys);
+	deadline = rg_kv_mono_ms() + r->command_ms;
+	io = rg_kvr_send(cn->c, out.data, out.len, deadline);
+	rg_buf_release(&out);
+	if (io != RG_KVR_IO_OK) {
+		rg_kvr_io_fail(r, cn, io, errno, r->command_ms, why);
+		kvr_pool_put(r, cn);
+		return RG_KV_TEMPFAIL;
+	}
+	p = rg_xcalloc(1, sizeof(*p));
+	p->base.be = &rg_kv_redis_backend;
+	p->cn = cn;
+	p->gen = r->gen;
+	p->deadline = deadline;
+	p->ms = r->command_ms;
+	snprintf(p->label, sizeof(p->label), "%s", r->label);
+	*pend = &p->base;
+	return RG_KV_OK;
+}
+
+static enum rg_kv_status
+kvr_check_end(struct rg_kv *kv, struct rg_kv_pending *pend,
+    const struct rg_kv_op *ops, size_t nops, struct rg_kv_res *res,
+    struct rg_buf *why)
+{
+	struct kvr_pending *p = (struct kvr_pending *)pend;
+	struct rg_kvr_conn *cn = p->cn;
+	struct rg_kvr *r = NULL;
+	redisReply *rep = NULL;
+	enum rg_kv_status st;
+	enum rg_kvr_io io;
+	size_t total = 0;
+
+	/* the store it was sent to, if that is still the one held */
+	if (kv != NULL && kv->be == &rg_kv_redis_backend &&
+	    ((struct rg_kvr *)kv->be_data)->gen == p->gen)
+		r = kv->be_data;
+	io = kvr_recv(cn->c, &rep, p->deadline, &total);
+	if (io != RG_KVR_IO_OK) {
+		if (r != NULL)
+			rg_kvr_io_fail(r, cn, io, errno, p->ms, why);
+		else {
+			rg_kvr_why(why, "redis %s: no answer to a started "
+			    "check", p->label);
+			rg_kvr_drop(cn);
+		}
+		st = RG_KV_TEMPFAIL;
+	} else if (rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		/* Redis lost the script: this connection loads it again
+		 * when it is next used; the check is done again at once */
+		rg_kvr_drop(cn);
+		if (r != NULL)
+			st = kvr_check(kv, ops, nops, res, why);
+		else {
+			rg_kvr_why(why, "redis %s lost the script", p->label);
+			st = RG_KV_TEMPFAIL;
+		}
+	} else {
+		st = kvr_check_reply(p->label, rep, ops, nops, res, why);
+		if (r != NULL)
+			rg_kvr_up(r);
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (r != NULL)
+		kvr_pool_put(r, cn);
+	else
+		kvr_conn_free(cn);
+	free(p);
 	return st;
 }
 
@@ -649,6 +826,8 @@ kvr_open(const struct rg_kv_conf *cf, struct rg_buf *why)
 	    cf->redis_reconnect_max_delay, r->connect_ms);
 	atomic_init(&r->timeouts, 0);
 	atomic_init(&r->reconnects, 0);
+	r->gen = atomic_fetch_add(&kvr_gens, 1) + 1;
+	pthread_mutex_init(&r->pool_mu, NULL);
 	return r;
 }
 
@@ -656,8 +835,15 @@ static void
 kvr_close(void *data)
 {
 	struct rg_kvr *r = data;
+	struct rg_kvr_conn *cn;
 
 	rg_kvr_conns_close(r);
+	/* connections in started checks are closed when those end */
+	while ((cn = r->pool) != NULL) {
+		r->pool = cn->next;
+		kvr_conn_free(cn);
+	}
+	pthread_mutex_destroy(&r->pool_mu);
 	if (r->password != NULL)
 		explicit_bzero(r->password, strlen(r->password));
 	free(r->password);
@@ -673,6 +859,8 @@ const struct rg_kv_backend rg_kv_redis_backend = {
 	.open = kvr_open,
 	.close = kvr_close,
 	.check = kvr_check,
+	.check_start = kvr_check_start,
+	.check_end = kvr_check_end,
 	.set = kvr_set,
 	.get = kvr_get,
 	.del = kvr_del,

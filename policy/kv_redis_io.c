@@ -71,7 +71,9 @@ rg_kvr_up(struct rg_kvr *r)
 		rg_log_notice("kv: redis %s available again", r->label);
 }
 
-/* kvr_wait - poll fd for ev until deadline: 1 ready, 0 timeout, -1 error */
+/* kvr_wait - poll fd for ev until deadline: 1 ready, 0 timeout, -1 error;
+ * past the deadline it still looks once (a started check's answer may
+ * have come long ago) */
 static int
 kvr_wait(int fd, short ev, long long deadline)
 {
@@ -80,11 +82,13 @@ kvr_wait(int fd, short ev, long long deadline)
 	int n;
 
 	for (;;) {
-		if ((left = deadline - rg_kv_mono_ms()) <= 0)
+		if ((left = deadline - rg_kv_mono_ms()) < 0)
+			left = 0;
+		if ((n = poll(&p, 1, (int)left)) > 0)
+			return 1;
+		if (n == 0 && left == 0)
 			return 0;
-		if ((n = poll(&p, 1, (int)left)) >= 0)
-			return n > 0;
-		if (errno != EINTR)
+		if (n < 0 && errno != EINTR)
 			return -1;
 	}
 }

@@ -30,9 +30,14 @@ struct rg_kvr {
 	pthread_key_t tls;		/* this store's connection per thread */
 	struct rg_kv_backoff backoff;	/* shared by all threads */
 	atomic_ullong timeouts, reconnects;
+	unsigned long long gen;		/* this store among all opened */
+	pthread_mutex_t pool_mu;	/* guards pool and pool_n */
+	struct rg_kvr_conn *pool;	/* idle connections of started checks */
+	int pool_n;			/* theirs, idle or in a check */
 };
 
-/* one thread's connection; used by that thread only */
+/* one thread's connection, used by that thread only; or one of the pool
+ * of started checks (kv_redis.c), used by one check at a time */
 struct rg_kvr_conn {
 	struct rg_kvr_conn *next;	/* the registry (kv_redis_io.c) */
 	struct rg_kvr *owner;

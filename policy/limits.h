@@ -12,8 +12,10 @@
 
 #include "kv.h"
 #include "ratelimit.h"
+#include "verdict.h"
 
 struct rg_conn;
+struct rl_batch;
 
 #define RG_LIMITS_TAG_MAX	256	/* the tag header's value */
 
@@ -26,6 +28,16 @@ struct rg_limits_conn {
 	int hold;			/* lockout_action = hold: quarantine */
 	int locked;			/* the account is locked: not counted */
 	char tag[RG_LIMITS_TAG_MAX];	/* rules in tag mode that were over */
+	/* a stage's counters sent to the store, answer not read yet */
+	struct rg_kv_pending *pend;
+	struct rl_batch *pend_batch;
+	int pend_kind;			/* enum rg_rl_count */
+	unsigned pend_msgno;		/* c->nmsgs when sent */
+	/* a refusal read after its stage: of the session, or of message
+	 * refused_msgno; its reply is given at the next MAIL or RCPT */
+	int refused;			/* RL_REFUSED_* (ratelimit.c) */
+	unsigned refused_msgno;
+	struct rg_verdict refusal;	/* no header edits */
 };
 
 /* rg_limits_state - c's state; its message part belongs to c->msg */

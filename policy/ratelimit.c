@@ -300,21 +300,40 @@ rl_store_failed(struct rg_conn *c, struct rg_kv *kv, const char *what,
 		rg_metrics_inc_label("ratelimit", "failopen");
 }
 
-/* rl_stage - every counter of a stage in one round trip */
+/* rl_answer - the store's answer to a stage's counters, judged into v */
 static void
-rl_stage(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
-    const char *rcpt, struct rg_verdict *v)
+rl_answer(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
+    const struct rl_batch *b, enum rg_kv_status st, const struct rg_buf *why,
+    struct rg_verdict *v)
 {
 	static const char *const what[] = {
 		"ratelimit connect", "ratelimit mail", "ratelimit rcpt",
 	};
+
+	if (st == RG_KV_OK)
+		rl_judge(c, kv, kind, b, v);
+	else
+		rl_store_failed(c, kv, what[kind], st, why, v);
+}
+
+/*
+ * rl_stage_start - every counter of a stage in one round trip, sent; the
+ * answer is judged into v at once, unless the store keeps it pending:
+ * then *pend and the returned batch are the caller's, for rl_stage_end.
+ * NULL when there was nothing to send or the answer is judged.
+ */
+static struct rl_batch *
+rl_stage_start(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
+    const char *rcpt, struct rg_kv_pending **pend, struct rg_verdict *v)
+{
 	struct rg_buf why = RG_BUF_INIT;
 	struct rg_rl_facts f;
 	struct rl_batch *b;
 	enum rg_kv_status st;
 
+	*pend = NULL;
 	if (kv == NULL || rg_verdict_is_final(v))
-		return;
+		return NULL;
 	b = rg_xcalloc(1, sizeof(*b));
 	rg_limits_facts(c, rcpt, &f);
 	rl_collect(c, kind, &f, b);
@@ -322,14 +341,101 @@ rl_stage(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
 	    sizeof(b->key[0])) == 0)
 		b->rule[b->n++] = NULL;
 	if (b->n > 0) {
-		st = rg_kv_check(kv, b->op, b->n, b->res, &why);
-		if (st == RG_KV_OK)
-			rl_judge(c, kv, kind, b, v);
-		else
-			rl_store_failed(c, kv, what[kind], st, &why, v);
+		st = rg_kv_check_start(kv, b->op, b->n, b->res, pend, &why);
+		if (*pend == NULL)
+			rl_answer(c, kv, kind, b, st, &why, v);
 	}
-	free(b);
 	rg_buf_release(&why);
+	if (*pend != NULL)
+		return b;
+	free(b);
+	return NULL;
+}
+
+/* rl_stage_end - read a pending answer and judge it into v; frees b.
+ * kv: the store held now, or NULL (stopping: nothing is judged) */
+static void
+rl_stage_end(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
+    struct rl_batch *b, struct rg_kv_pending *pend, struct rg_verdict *v)
+{
+	struct rg_buf why = RG_BUF_INIT;
+	enum rg_kv_status st;
+
+	st = rg_kv_check_end(kv, pend, b->op, b->n, b->res, &why);
+	if (kv != NULL)
+		rl_answer(c, kv, kind, b, st, &why, v);
+	rg_buf_release(&why);
+	free(b);
+}
+
+/* a refusal read after its stage (rg_limits_conn.refused) */
+#define RL_REFUSED_NONE		0
+#define RL_REFUSED_SESSION	1	/* every MAIL of the session */
+#define RL_REFUSED_MESSAGE	2	/* every RCPT of message refused_msgno */
+
+/* rl_refusal_give - the late refusal that applies now into v */
+static void
+rl_refusal_give(struct rg_conn *c, struct rg_verdict *v)
+{
+	struct rg_limits_conn *l = c->limits;
+	const struct rg_verdict *r;
+
+	if (l == NULL || v == NULL || rg_verdict_is_final(v) ||
+	    l->refused == RL_REFUSED_NONE ||
+	    (l->refused == RL_REFUSED_MESSAGE && l->refused_msgno != c->nmsgs))
+		return;
+	r = &l->refusal;
+	rg_verdict_set(v, r->action, r->check, r->rcode, r->xcode, "%s",
+	    r->text);
+}
+
+/* rl_settle - end the pending stage, if any; a refusal it holds is kept
+ * for rl_refusal_give (and a session's also as the connection's verdict,
+ * for its log line) */
+static void
+rl_settle(struct rg_conn *c, struct rg_kv *kv)
+{
+	struct rg_limits_conn *l = c->limits;
+	struct rg_verdict late;
+
+	if (l == NULL || l->pend == NULL)
+		return;
+	rg_verdict_init(&late);
+	rl_stage_end(c, kv, (enum rg_rl_count)l->pend_kind, l->pend_batch,
+	    l->pend, &late);
+	l->pend = NULL;
+	l->pend_batch = NULL;
+	if (rg_verdict_is_final(&late) && l->refused == RL_REFUSED_NONE) {
+		l->refused = l->pend_kind == RG_RL_CONNECTIONS ?
+		    RL_REFUSED_SESSION : RL_REFUSED_MESSAGE;
+		l->refused_msgno = l->pend_msgno;
+		rg_verdict_set(&l->refusal, late.action, late.check, late.rcode,
+		    late.xcode, "%s", late.text);
+		if (l->refused == RL_REFUSED_SESSION &&
+		    !rg_verdict_is_final(&c->verdict))
+			rg_verdict_set(&c->verdict, late.action, late.check,
+			    late.rcode, late.xcode, "%s", late.text);
+	}
+	rg_verdict_clear(&late);
+}
+
+/* rl_stage_defer - send a stage's counters; keep the answer pending */
+static void
+rl_stage_defer(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
+    struct rg_verdict *v)
+{
+	struct rg_kv_pending *pend;
+	struct rl_batch *b = rl_stage_start(c, kv, kind, NULL, &pend, v);
+	struct rg_limits_conn *l;
+
+	if (b == NULL)
+		return;
+	l = rg_limits_state(c);
+	rl_settle(c, kv);	/* one pending stage at a time */
+	l->pend = pend;
+	l->pend_batch = b;
+	l->pend_kind = kind;
+	l->pend_msgno = c->nmsgs;
 }
 
 /* rl_slot_take - one concurrency slot for the client, or 451 4.7.0 */
@@ -380,8 +486,21 @@ rg_ratelimit_connect(struct rg_conn *c, struct rg_verdict *v)
 	if (rg_verdict_is_final(v) || (kv = rg_kv_hold()) == NULL)
 		return;
 	rl_slot_take(c, kv, v);
-	rl_stage(c, kv, RG_RL_CONNECTIONS, NULL, v);
+	rl_stage_defer(c, kv, RG_RL_CONNECTIONS, v);
 	rg_kv_unhold(kv);
+}
+
+void
+rg_ratelimit_settle(struct rg_conn *c, struct rg_verdict *v)
+{
+	struct rg_kv *kv;
+
+	if (c->limits != NULL && c->limits->pend != NULL) {
+		kv = rg_kv_hold();
+		rl_settle(c, kv);
+		rg_kv_unhold(kv);
+	}
+	rl_refusal_give(c, v);
 }
 
 /* rg_ratelimit_mail - the message rules and the lockout counter, at MAIL */
@@ -390,20 +509,38 @@ rg_ratelimit_mail(struct rg_conn *c, struct rg_verdict *v)
 {
 	struct rg_kv *kv = rg_kv_hold();
 
-	rl_stage(c, kv, RG_RL_MESSAGES, NULL, v);
+	rl_stage_defer(c, kv, RG_RL_MESSAGES, v);
 	rg_kv_unhold(kv);
 }
 
-/* rg_ratelimit_rcpt - the recipient rules and the lockout counter, per RCPT */
+/*
+ * rg_ratelimit_rcpt - the recipient rules and the lockout counter, per
+ * RCPT. The recipient's counters go out first; then the message's answer
+ * still pending is read, then the recipient's: one wait for both. A
+ * recipient of a message refused that way has been counted.
+ */
 void
 rg_ratelimit_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 {
 	char addr[RG_PATH_MAX];
-
+	struct rg_kv_pending *pend;
+	struct rl_batch *b;
+	struct rg_verdict late;
 	struct rg_kv *kv = rg_kv_hold();
 
+	rl_refusal_give(c, v);
 	rg_strip_brackets(addr, sizeof(addr), rcpt);
-	rl_stage(c, kv, RG_RL_RECIPIENTS, addr, v);
+	b = rl_stage_start(c, kv, RG_RL_RECIPIENTS, addr, &pend, v);
+	rl_settle(c, kv);
+	rl_refusal_give(c, v);
+	if (b != NULL) {
+		rg_verdict_init(&late);
+		rl_stage_end(c, kv, RG_RL_RECIPIENTS, b, pend, &late);
+		if (rg_verdict_is_final(&late) && !rg_verdict_is_final(v))
+			rg_verdict_set(v, late.action, late.check, late.rcode,
+			    late.xcode, "%s", late.text);
+		rg_verdict_clear(&late);
+	}
 	rg_kv_unhold(kv);
 }
 
@@ -451,12 +588,14 @@ rl_slot_release(struct rg_conn *c, struct rg_limits_conn *l)
 	rg_buf_release(&why);
 }
 
-/* rg_ratelimit_close - give the concurrency slot back */
+/* rg_ratelimit_close - the answer still pending, then the slot back */
 void
 rg_ratelimit_close(struct rg_conn *c)
 {
-	if (c->limits != NULL)
+	if (c->limits != NULL) {
+		rg_ratelimit_settle(c, NULL);
 		rl_slot_release(c, c->limits);
+	}
 }
 
 /* rg_limits_free - release c->limits, giving back a slot still held */
@@ -466,7 +605,9 @@ rg_limits_free(struct rg_conn *c)
 	if (c->limits == NULL)
 		return;
 	/* a connection freed without its close stage still gives back */
+	rg_ratelimit_settle(c, NULL);
 	rl_slot_release(c, c->limits);
+	rg_verdict_clear(&c->limits->refusal);
 	free(c->limits);
 	c->limits = NULL;
 }

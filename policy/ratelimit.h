@@ -136,8 +136,18 @@ const char *rg_rl_domain_of(const char *addr);
 int rg_ratelimit_log_due(const char *key, long long window_ms,
     long long now_ms);
 
-/* stages; each leaves v alone unless it refuses */
+/*
+ * stages; each leaves v alone unless it refuses. With Redis the counters
+ * of CONNECT and MAIL are sent at their stage and their answer is read at
+ * the next one (rg_ratelimit_settle at MAIL, at RCPT, at close), so that
+ * no stage but RCPT waits for a round trip: a refusal of the session then
+ * comes at MAIL, of the message at RCPT. The embedded store answers at
+ * once and refuses at the stage itself.
+ */
 void rg_ratelimit_connect(struct rg_conn *c, struct rg_verdict *v);
+/* rg_ratelimit_settle - read the answer still pending, and give the
+ * session's refusal it holds (v may be NULL: read only) */
+void rg_ratelimit_settle(struct rg_conn *c, struct rg_verdict *v);
 void rg_ratelimit_mail(struct rg_conn *c, struct rg_verdict *v);
 void rg_ratelimit_rcpt(struct rg_conn *c, const char *rcpt,
     struct rg_verdict *v);

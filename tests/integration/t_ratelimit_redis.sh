@@ -10,8 +10,12 @@
 # each with its own connections to Redis, count into the same keys).
 # per_login allows 4 messages an hour: 2 through A, then 3 through B (the
 # 3rd refused), then 1 more through A (refused): 4 accepted in all.
-# Then: relayguardctl show reads the shared counter; block through Redis
-# reaches A within block_refresh_interval, unblock too.
+# With Redis the answer to MAIL's counters is read at RCPT, so the refusal
+# comes there. Then: relayguardctl show reads the shared counter; block
+# through Redis reaches A within block_refresh_interval, unblock too.
+# Last, per_ip_conn (3 sessions an hour): CONNECT's counters are answered
+# at MAIL, so the 4th session from one address is refused at MAIL, and
+# the excess is logged once.
 . "$(dirname "$0")/lib.sh"
 
 command -v miltertest >/dev/null || rg_skip "miltertest is not installed"
@@ -21,7 +25,7 @@ RG_CONF='kv_backend = redis
 redis_server = 127.0.0.1:$REDIS_PORT
 redis_command_timeout = 2s
 block_refresh_interval = 1s
-ratelimit_rules = per_login messages sasl_user 4/1h tempfail auth'
+ratelimit_rules = per_login messages sasl_user 4/1h tempfail auth; per_ip_conn connections client_ip 3/1h tempfail unauth'
 rg_harness_start
 CTL="$(dirname "$RG_BIN")/relayguardctl -c $T/relayguard.conf"
 
@@ -54,6 +58,8 @@ grep -q '^message 3 refused$' "$T/mt.out" ||
 	rg_fail "B accepted a 5th message: $(cat "$T/mt.out")"
 send_a && rg_fail "A accepted a 6th message"
 rg_assert_contains -F "$T/last.out" '<** 451 4.7.1 Rate limit exceeded (per_login: 4 per 1h)'
+grep -B1 -F '<** 451 4.7.1 Rate limit exceeded (per_login' "$T/last.out" | grep -q -- '-> RCPT TO:' ||
+	rg_fail "the message was not refused at RCPT: $(cat "$T/last.out")"
 rg_wait_sink 2
 grep -q 'verdict=tempfail .*check=ratelimit' "$T/b.log" || rg_fail "B logged no refusal"
 
@@ -76,4 +82,29 @@ sleep 1.5
 rg_send --from x@far.example --to u@ours.example --xclient ADDR=203.0.113.7 ||
 	rg_fail "refused after unblock"
 rg_wait_sink 3
+
+# per_ip_conn: three sessions of 192.0.2.44 deliver, the fourth is refused
+# at MAIL (Postfix logs it)
+for n in 1 2 3; do
+	rg_send --from x@far.example --to u@ours.example --xclient ADDR=192.0.2.44 ||
+		rg_fail "session $n of 192.0.2.44 refused: $(cat "$T/last.out")"
+done
+rg_wait_sink 6
+rg_send --from x@far.example --to u@ours.example --xclient ADDR=192.0.2.44 &&
+	rg_fail "a 4th session of 192.0.2.44 delivered"
+grep -B1 -F '<** 451 4.7.1 Rate limit exceeded (per_ip_conn: 3 per 1h)' "$T/last.out" |
+	grep -q -- '-> MAIL FROM:' || rg_fail "not refused at MAIL: $(cat "$T/last.out")"
+for _ in $(seq 100); do # postlogd writes it a moment later
+	grep -q 'milter-reject: MAIL from unknown\[192.0.2.44\]: 451 4.7.1 Rate limit exceeded (per_ip_conn' \
+		"$T/postfix.log" && break
+	sleep 0.1
+done
+grep -q 'milter-reject: MAIL from unknown\[192.0.2.44\]: 451 4.7.1 Rate limit exceeded (per_ip_conn' \
+	"$T/postfix.log" || rg_fail "Postfix logged no refusal at MAIL"
+rg_wait_log 'verdict=tempfail client=unknown\[192\.0\.2\.44\].*check=ratelimit reply="451 4\.7\.1 Rate limit exceeded \(per_ip_conn'
+[ "$(grep -c 'ratelimit: rl:conn:per_ip_conn:1h:192.0.2.44 over 3/1h' "$T/relayguard.log")" = 1 ] ||
+	rg_fail "the excess was not logged once: $(grep 'ratelimit:' "$T/relayguard.log")"
+# the counter counted the refused session too: nothing was added
+[ "$($CTL show rl:conn:per_ip_conn:1h:192.0.2.44)" = "rl:conn:per_ip_conn:1h:192.0.2.44 = 3 in 1h" ] ||
+	rg_fail "counter: $($CTL show rl:conn:per_ip_conn:1h:192.0.2.44)"
 echo ok

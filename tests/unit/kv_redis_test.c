@@ -229,6 +229,68 @@ test_noscript(void)
 	rg_kv_free(kv);
 }
 
+/* checks started now and ended later, against what can go wrong */
+static void
+test_started(void)
+{
+	struct rg_kv *kv = store(SHORT_TIMEOUTS), *kv2;
+	struct rg_kv_op op = { "sd:k", 1, 60000, RG_KV_NOLIMIT };
+	static struct rg_kv_pending *many[RG_KV_PENDING_MAX + 1];
+	struct rg_kv_pending *p;
+	struct rg_kv_res res;
+	struct rg_buf why = RG_BUF_INIT;
+	long long n = 0;
+
+	RGT_CASE("started: read after its deadline, the answer that came");
+	RGT_INTEQ(rg_kv_check_start(kv, &op, 1, &res, &p, &why), RG_KV_OK);
+	RGT_CHECK(p != NULL, "not started");
+	usleep((COMMAND_MS + 100) * 1000);
+	if (p != NULL)
+		RGT_INTEQ(rg_kv_check_end(kv, p, &op, 1, &res, &why), RG_KV_OK);
+	RGT_INTEQ(res.count, ++n);
+	RGT_CASE("started: NOSCRIPT on a pooled connection, done again");
+	freeReplyObject(admin("SCRIPT FLUSH"));
+	RGT_INTEQ(rg_kv_check_start(kv, &op, 1, &res, &p, &why), RG_KV_OK);
+	if (p != NULL)
+		RGT_INTEQ(rg_kv_check_end(kv, p, &op, 1, &res, &why), RG_KV_OK);
+	RGT_INTEQ(res.count, ++n);
+	RGT_CASE("started: a pooled connection the server closed is replaced");
+	freeReplyObject(admin("CLIENT KILL TYPE normal SKIPME yes"));
+	usleep(50 * 1000);
+	RGT_INTEQ(rg_kv_check_start(kv, &op, 1, &res, &p, &why), RG_KV_OK);
+	if (p != NULL)
+		RGT_INTEQ(rg_kv_check_end(kv, p, &op, 1, &res, &why), RG_KV_OK);
+	RGT_INTEQ(res.count, ++n);
+	RGT_CASE("started: at most RG_KV_PENDING_MAX, then done at once");
+	for (int i = 0; i <= RG_KV_PENDING_MAX; i++) {
+		RGT_INTEQ(rg_kv_check_start(kv, &op, 1, &res, &many[i], &why),
+		    RG_KV_OK);
+		RGT_CHECK((many[i] != NULL) == (i < RG_KV_PENDING_MAX),
+		    "check %d: pending %d", i, many[i] != NULL);
+	}
+	RGT_INTEQ(res.count, n + RG_KV_PENDING_MAX + 1);
+	for (int i = 0; i < RG_KV_PENDING_MAX; i++)
+		if (many[i] != NULL && rg_kv_check_end(kv, many[i], &op, 1,
+		    &res, &why) != RG_KV_OK)
+			RGT_CHECK(0, "check %d: %s", i, rg_buf_cstr(&why));
+	n += RG_KV_PENDING_MAX + 1;
+	RGT_INTEQ(rg_kv_count_get(kv, "sd:k", 60000, &res.count, &why), RG_KV_OK);
+	RGT_INTEQ(res.count, n);
+	RGT_CASE("started: the answer outlives its store (reload, stop)");
+	RGT_INTEQ(rg_kv_check_start(kv, &op, 1, &res, &p, &why), RG_KV_OK);
+	rg_kv_free(kv);
+	kv2 = store(NULL);
+	if (p != NULL)
+		RGT_INTEQ(rg_kv_check_end(kv2, p, &op, 1, &res, &why), RG_KV_OK);
+	RGT_INTEQ(res.count, ++n);
+	RGT_INTEQ(rg_kv_check_start(kv2, &op, 1, &res, &p, &why), RG_KV_OK);
+	rg_kv_free(kv2);
+	if (p != NULL)
+		RGT_INTEQ(rg_kv_check_end(NULL, p, &op, 1, &res, &why), RG_KV_OK);
+	RGT_INTEQ(res.count, ++n);
+	rg_buf_release(&why);
+}
+
 #define THREADS 8
 #define ROUNDS 2000
 #define KEYS 4
@@ -239,6 +301,16 @@ struct race {
 	atomic_int next_id;
 	atomic_llong allowed[KEYS], pairs, errors;
 };
+
+/* rl_started - one check started and ended (on the pool's connections) */
+static enum rg_kv_status
+rl_started(struct rg_kv *kv, const struct rg_kv_op *op, struct rg_kv_res *res)
+{
+	struct rg_kv_pending *p;
+	enum rg_kv_status st = rg_kv_check_start(kv, op, 1, res, &p, NULL);
+
+	return p != NULL ? rg_kv_check_end(kv, p, op, 1, res, NULL) : st;
+}
 
 static void *
 race_thread(void *arg)
@@ -257,7 +329,8 @@ race_thread(void *arg)
 			pair[0].key = "th:p1";
 			pair[1].key = "th:p0";
 		}
-		if (rg_kv_check(r->kv, &op, 1, res, NULL) != RG_KV_OK)
+		if ((j % 2 ? rl_started(r->kv, &op, res) :
+		    rg_kv_check(r->kv, &op, 1, res, NULL)) != RG_KV_OK)
 			atomic_fetch_add(&r->errors, 1);
 		else if (res[0].allowed)
 			atomic_fetch_add(&r->allowed[(id + j) % KEYS], 1);
@@ -521,6 +594,16 @@ test_slow(void)
 	RGT_CASE("slow: then fail fast");
 	RGT_INTEQ(timed(kv, &ms, &why), RG_KV_TEMPFAIL);
 	RGT_CHECK(ms < FAST_MS, "took %lld ms", ms);
+	RGT_CASE("slow: a started check fails fast too");
+	{
+		struct rg_kv_op op = { "sl:s", 1, 60000, RG_KV_NOLIMIT };
+		struct rg_kv_pending *p;
+		struct rg_kv_res res;
+
+		RGT_INTEQ(rg_kv_check_start(kv, &op, 1, &res, &p, &why),
+		    RG_KV_TEMPFAIL);
+		RGT_CHECK(p == NULL, "pending while backing off");
+	}
 	pthread_join(t, NULL);
 	fprintf(stderr, "slow: made busy with %s\n", used_eval ? "a busy EVAL" :
 	    "DEBUG SLEEP 1");
@@ -529,6 +612,33 @@ test_slow(void)
 	RGT_CHECK(ms >= 0, "not back after 2 s");
 	rg_kv_stats(kv, &st);
 	RGT_CHECK(st.timeouts >= 1, "timeouts %llu", st.timeouts);
+	RGT_CASE("slow: a started check ends after redis_command_timeout");
+	{
+		struct rg_kv_op op = { "sl:s", 1, 60000, RG_KV_NOLIMIT };
+		struct rg_kv_pending *p;
+		struct rg_kv_res res;
+		long long t0;
+
+		/* the pool's connection is made while Redis answers */
+		RGT_INTEQ(rl_started(kv, &op, &res), RG_KV_OK);
+		pthread_create(&t, NULL, slow_thread, &used_eval);
+		RGT_CHECK(wait_busy(), "Redis did not become busy again");
+		t0 = now_ms();
+		rg_buf_reset(&why);
+		RGT_INTEQ(rg_kv_check_start(kv, &op, 1, &res, &p, &why),
+		    RG_KV_OK);
+		RGT_CHECK(p != NULL, "not started");
+		if (p != NULL)
+			RGT_INTEQ(rg_kv_check_end(kv, p, &op, 1, &res, &why),
+			    RG_KV_TEMPFAIL);
+		ms = now_ms() - t0;
+		RGT_CHECK(ms >= COMMAND_MS - 10 && ms < COMMAND_MS + SLACK_MS,
+		    "took %lld ms, want about %d", ms, COMMAND_MS);
+		RGT_CONTAINS(rg_buf_cstr(&why), "no reply within 200 ms");
+		pthread_join(t, NULL);
+		RGT_CASE("slow: back again");
+		RGT_CHECK(until_ok(kv, 2000) >= 0, "not back after 2 s");
+	}
 	rg_kv_free(kv);
 	rg_buf_release(&why);
 }
@@ -568,6 +678,7 @@ main(void)
 	test_suite();
 	test_prefix_ttl();
 	test_noscript();
+	test_started();
 	test_threads();
 	test_auth();
 	test_kill_restart();

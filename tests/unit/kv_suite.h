@@ -10,6 +10,7 @@
 #ifndef KV_SUITE_H
 #define KV_SUITE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -454,6 +455,90 @@ kvs_scan(struct kvs_fixture *f)
 	RGT_INTEQ(rg_kv_scan(f->kv, "s:", RG_KV_SCAN_MAX + 1, &k, NULL), RG_KV_INVAL);
 }
 
+struct kvs_end_arg {
+	struct rg_kv *kv;
+	struct rg_kv_pending *pend;
+	const struct rg_kv_op *op;
+	struct rg_kv_res res;
+	enum rg_kv_status st;
+};
+
+static void *
+kvs_end_thread(void *arg)
+{
+	struct kvs_end_arg *a = arg;
+
+	a->st = rg_kv_check_end(a->kv, a->pend, a->op, 1, &a->res, NULL);
+	return NULL;
+}
+
+/* started checks: the same answers as rg_kv_check, in whatever order and
+ * on whatever thread they end; the embedded store answers at once */
+static void
+kvs_started(struct kvs_fixture *f, int starts)
+{
+	struct rg_kv_op ops[3] = {
+		{ "st:a", 1, 60000, 2 }, { "st:b", 2, 60000, 4 },
+		{ "st:c", 1, 60000, RG_KV_NOLIMIT },
+	};
+	struct rg_kv_pending *pend[3];
+	struct rg_kv_res res[3];
+	struct rg_buf why = RG_BUF_INIT;
+	struct kvs_end_arg ea;
+	pthread_t t;
+
+	RGT_CASE("started: pending only where the store starts checks");
+	kvs_at(f, 0);
+	for (int round = 1; round <= 2; round++) {
+		for (int i = 0; i < 3; i++) {
+			memset(&res[i], 0xff, sizeof(res[i]));
+			RGT_INTEQ(rg_kv_check_start(f->kv, &ops[i], 1, &res[i],
+			    &pend[i], &why), RG_KV_OK);
+			RGT_CHECK((pend[i] != NULL) == starts, "%s: pending %d",
+			    f->name, pend[i] != NULL);
+		}
+		RGT_CASE("started: ended in reverse order, exact answers");
+		for (int i = 2; i >= 0; i--)
+			if (pend[i] != NULL)
+				RGT_INTEQ(rg_kv_check_end(f->kv, pend[i],
+				    &ops[i], 1, &res[i], &why), RG_KV_OK);
+		RGT_INTEQ(res[0].count, round);
+		RGT_INTEQ(res[0].allowed, 1);
+		RGT_INTEQ(res[1].count, round * 2);
+		RGT_INTEQ(res[2].count, round);
+	}
+	RGT_CASE("started: over its limit, nothing added");
+	RGT_INTEQ(rg_kv_check_start(f->kv, &ops[1], 1, &res[1], &pend[1], &why),
+	    RG_KV_OK);
+	if (pend[1] != NULL)
+		RGT_INTEQ(rg_kv_check_end(f->kv, pend[1], &ops[1], 1, &res[1],
+		    &why), RG_KV_OK);
+	RGT_INTEQ(res[1].allowed, 0);
+	RGT_INTEQ(res[1].count, 4);
+	RGT_INTEQ(kvs_count(f, "st:b", 60000), 4);
+	RGT_CASE("started: ended by another thread");
+	memset(&ea, 0, sizeof(ea));
+	ea.kv = f->kv;
+	ea.op = &ops[2];
+	RGT_INTEQ(rg_kv_check_start(f->kv, &ops[2], 1, &ea.res, &ea.pend, &why),
+	    RG_KV_OK);
+	if (ea.pend != NULL) {
+		pthread_create(&t, NULL, kvs_end_thread, &ea);
+		pthread_join(t, NULL);
+		RGT_INTEQ(ea.st, RG_KV_OK);
+	}
+	RGT_INTEQ(ea.res.count, 3);
+	RGT_CASE("started: a bad op is refused at once");
+	{
+		struct rg_kv_op bad = { "", 1, 60000, 1 };
+
+		RGT_INTEQ(rg_kv_check_start(f->kv, &bad, 1, res, &pend[0], &why),
+		    RG_KV_INVAL);
+		RGT_CHECK(pend[0] == NULL, "%s: pending for a bad op", f->name);
+	}
+	rg_buf_release(&why);
+}
+
 /* kvs_all - every table above, against one store */
 static void
 kvs_all(struct kvs_fixture *f)
@@ -465,6 +550,7 @@ kvs_all(struct kvs_fixture *f)
 	kvs_incr(f);
 	kvs_kinds(f);
 	kvs_scan(f);
+	kvs_started(f, strcmp(f->name, "redis") == 0);
 }
 
 #endif
