@@ -4,8 +4,10 @@
  * combinations, normalisation), and the stages on a memory store with a
  * fake clock: N allowed then refused, several windows, classes, tag,
  * nothing counted on a refusal, connection rules, concurrency slots given
- * back once and expiring, the failure modes, and logging once per window.
+ * back once and expiring, the failure modes, and logging once per window;
+ * and on a store that answers a stage later, as Redis does.
  */
+#include "kv_impl.h"
 #include "limits_fixture.h"
 #include "ratelimit.h"
 #include "rgtest.h"
@@ -753,6 +755,157 @@ test_hold(void)
 	lf_close(&f);
 }
 
+/*
+ * A store that answers a stage later, as Redis does: the memory store's
+ * check runs when a check is started (Redis runs the script when it
+ * arrives), and its answer is handed over when the check ends.
+ */
+struct late_pending {
+	struct rg_kv_pending base;
+	struct rg_kv_res res[RG_KV_OPS_MAX];
+	enum rg_kv_status st;
+};
+
+static struct rg_kv_backend late_backend;
+static int late_open;		/* started, not ended */
+
+static enum rg_kv_status
+late_start(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
+    struct rg_kv_res *res, struct rg_kv_pending **pend, struct rg_buf *why)
+{
+	struct late_pending *p = calloc(1, sizeof(*p));
+
+	(void)res;
+	p->base.be = &late_backend;
+	p->st = rg_kv_mem_backend.check(kv, ops, nops, p->res, why);
+	*pend = &p->base;
+	late_open++;
+	return RG_KV_OK;
+}
+
+static enum rg_kv_status
+late_end(struct rg_kv *kv, struct rg_kv_pending *pend,
+    const struct rg_kv_op *ops, size_t nops, struct rg_kv_res *res,
+    struct rg_buf *why)
+{
+	struct late_pending *p = (struct late_pending *)pend;
+	enum rg_kv_status st = p->st;
+
+	(void)kv;
+	(void)ops;
+	(void)why;
+	memcpy(res, p->res, nops * sizeof(*res));
+	free(p);
+	late_open--;
+	return st;
+}
+
+/* count - a rule's counter in the store */
+static long long
+count(struct lf *f, const char *key)
+{
+	long long n = -1;
+
+	RGT_INTEQ(rg_kv_count_get(f->kv, key, 3600000, &n, NULL), RG_KV_OK);
+	return n;
+}
+
+static void
+test_late_answers(void)
+{
+	struct lf f;
+	struct rg_verdict v;
+	struct rg_conn *c[4];
+
+	if (lf_open(&f, "ratelimit_rules = cn connections client_ip 2/1h; "
+	    "ms messages client_ip 2/1h; rc recipients client_ip 10/1h\n") < 0)
+		return;
+	late_backend = rg_kv_mem_backend;
+	late_backend.check_start = late_start;
+	late_backend.check_end = late_end;
+	f.kv->be = &late_backend;
+	rg_verdict_init(&v);
+
+	RGT_CASE("late: CONNECT does not wait; its answer is read at MAIL");
+	for (int i = 0; i < 3; i++)
+		RGT_INTEQ(connect_from(&c[i], "192.0.2.7", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(late_open, 3);
+	RGT_INTEQ(count(&f, "rl:conn:cn:1h:192.0.2.7"), 2);
+	lf_msg(c[0], "a@far.example");
+	rg_verdict_clear(&v);
+	rg_ratelimit_settle(c[0], &v);
+	RGT_INTEQ(v.action, RG_ACT_CONTINUE);
+	RGT_INTEQ(late_open, 2);
+	RGT_CASE("late: the session over the limit is refused at MAIL");
+	lf_msg(c[2], "a@far.example");
+	rg_ratelimit_settle(c[2], &v);
+	RGT_INTEQ(v.action, RG_ACT_TEMPFAIL);
+	RGT_STREQ(v.xcode, "4.7.1");
+	RGT_CONTAINS(v.text, "(cn: 2 per 1h)");
+	RGT_STREQ(lf_note(c[2], "ratelimit"), "cn=2/2/1h");
+	RGT_INTEQ(c[2]->verdict.action, RG_ACT_TEMPFAIL);
+	RGT_CASE("late: and at every later MAIL of the session");
+	lf_msg(c[2], "b@far.example");
+	rg_verdict_clear(&v);
+	rg_ratelimit_settle(c[2], &v);
+	RGT_INTEQ(v.action, RG_ACT_TEMPFAIL);
+	RGT_CASE("late: a session that closes first still has its verdict");
+	RGT_INTEQ(connect_from(&c[3], "192.0.2.7", &v), RG_ACT_CONTINUE);
+	rg_ratelimit_close(c[3]);
+	RGT_INTEQ(late_open, 1);
+	RGT_INTEQ(c[3]->verdict.action, RG_ACT_TEMPFAIL);
+	rg_conn_free(c[3]);
+	rg_conn_free(c[2]);
+
+	RGT_CASE("late: MAIL does not wait; its answer is read at RCPT");
+	for (int i = 0; i < 2; i++) {
+		RGT_INTEQ(mail(c[0], "a@far.example", &v), RG_ACT_CONTINUE);
+		RGT_INTEQ(late_open, 2);	/* c[1]'s CONNECT, this MAIL */
+		rg_verdict_clear(&v);
+		rg_ratelimit_rcpt(c[0], "<r@ours.example>", &v);
+		RGT_INTEQ(v.action, RG_ACT_CONTINUE);
+		RGT_INTEQ(late_open, 1);
+	}
+	RGT_CASE("late: the message over the limit is refused at RCPT");
+	RGT_INTEQ(mail(c[0], "a@far.example", &v), RG_ACT_CONTINUE);
+	rg_ratelimit_rcpt(c[0], "<r@ours.example>", &v);
+	RGT_INTEQ(v.action, RG_ACT_TEMPFAIL);
+	RGT_CONTAINS(v.text, "(ms: 2 per 1h)");
+	RGT_CASE("late: that RCPT counted, the next is refused without a count");
+	RGT_INTEQ(count(&f, "rl:rcpt:rc:1h:192.0.2.7"), 3);
+	rg_verdict_clear(&v);
+	rg_ratelimit_rcpt(c[0], "<s@ours.example>", &v);
+	RGT_INTEQ(v.action, RG_ACT_TEMPFAIL);
+	RGT_CONTAINS(v.text, "(ms: 2 per 1h)");
+	RGT_INTEQ(count(&f, "rl:rcpt:rc:1h:192.0.2.7"), 3);
+	RGT_INTEQ(count(&f, "rl:msg:ms:1h:192.0.2.7"), 2);
+	RGT_CASE("late: the next message starts clean");
+	f.now += 2 * 3600000;
+	RGT_INTEQ(mail(c[0], "a@far.example", &v), RG_ACT_CONTINUE);
+	rg_ratelimit_rcpt(c[0], "<r@ours.example>", &v);
+	RGT_INTEQ(v.action, RG_ACT_CONTINUE);
+	RGT_CASE("late: RCPT refused by another check still reads MAIL's answer");
+	RGT_INTEQ(mail(c[0], "a@far.example", &v), RG_ACT_CONTINUE);
+	rg_verdict_set(&v, RG_ACT_REJECT, "relay", "554", "5.7.1", "relay");
+	rg_ratelimit_rcpt(c[0], "<r@far.example>", &v);
+	RGT_STREQ(v.check, "relay");
+	RGT_INTEQ(late_open, 1);
+	RGT_CASE("late: an answer left at abort is read");
+	RGT_INTEQ(mail(c[0], "a@far.example", &v), RG_ACT_CONTINUE);
+	RGT_INTEQ(late_open, 2);
+	rg_ratelimit_settle(c[0], NULL);
+	RGT_INTEQ(late_open, 1);
+	RGT_CASE("late: the store withdrawn (the stop): ended, nothing judged");
+	RGT_INTEQ(mail(c[1], "a@far.example", &v), RG_ACT_CONTINUE);
+	rg_kv_set_default(NULL);
+	rg_conn_free(c[1]);
+	RGT_INTEQ(late_open, 0);
+	rg_conn_free(c[0]);
+	rg_verdict_clear(&v);
+	lf_close(&f);
+}
+
 RGT_MAIN(test_hold, test_rule_parse, test_rates, test_conf, test_keys, test_messages,
     test_windows_actions, test_recipients_classes, test_connections,
-    test_failure, test_log_once, test_slots_owed, test_slots_shutdown)
+    test_failure, test_log_once, test_slots_owed, test_slots_shutdown,
+    test_late_answers)
