@@ -46,15 +46,25 @@
 #define RL_SEEN_SLOTS		4096	/* keys whose excess was logged */
 #define RL_SLOT_LOG_WINDOW	60000	/* ms between "too many sessions" lines */
 
-/* the counters of one stage, for one rg_kv_check */
+/* the counters of one stage, for one rg_kv_check; small, as a session
+ * may keep one while its answer is pending */
 struct rl_batch {
 	struct rg_kv_op op[RG_KV_OPS_MAX];
 	struct rg_kv_res res[RG_KV_OPS_MAX];
-	char key[RG_KV_OPS_MAX][RG_KV_KEY_MAX + 1];
+	char *key[RG_KV_OPS_MAX];			/* op[i].key */
 	const struct rg_rl_rule *rule[RG_KV_OPS_MAX];	/* NULL: lockout */
 	size_t rate[RG_KV_OPS_MAX];
 	size_t n;
 };
+
+/* rl_batch_free - a batch and its keys */
+static void
+rl_batch_free(struct rl_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->key[i]);
+	free(b);
+}
 
 struct rl_seen {
 	uint64_t hash;
@@ -171,6 +181,7 @@ rl_collect(const struct rg_conn *c, enum rg_rl_count kind,
     const struct rg_rl_facts *f, struct rl_batch *b)
 {
 	const struct rg_rl_rules *rules = &c->conf->ratelimit.rules;
+	char key[RG_KV_KEY_MAX + 1];
 
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct rg_rl_rule *r = &rules->v[i];
@@ -179,8 +190,9 @@ rl_collect(const struct rg_conn *c, enum rg_rl_count kind,
 			continue;
 		for (size_t w = 0; w < r->nrates && b->n < RG_RL_STAGE_OPS_MAX;
 		    w++) {
-			if (rg_rl_key(r, w, f, b->key[b->n], sizeof(b->key[0])) < 0)
+			if (rg_rl_key(r, w, f, key, sizeof(key)) < 0)
 				break;	/* a key part is unknown: not for us */
+			b->key[b->n] = rg_xstrdup(key);
 			b->op[b->n] = (struct rg_kv_op){ b->key[b->n], 1,
 			    r->rate[w].window_ms, r->action == RG_RL_TAG ?
 			    RG_KV_NOLIMIT : r->rate[w].limit };
@@ -329,6 +341,7 @@ rl_stage_start(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
 	struct rg_buf why = RG_BUF_INIT;
 	struct rg_rl_facts f;
 	struct rl_batch *b;
+	char key[RG_KV_KEY_MAX + 1];
 	enum rg_kv_status st;
 
 	*pend = NULL;
@@ -337,9 +350,10 @@ rl_stage_start(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
 	b = rg_xcalloc(1, sizeof(*b));
 	rg_limits_facts(c, rcpt, &f);
 	rl_collect(c, kind, &f, b);
-	if (rg_lockout_op(c, kind, &b->op[b->n], b->key[b->n],
-	    sizeof(b->key[0])) == 0)
+	if (rg_lockout_op(c, kind, &b->op[b->n], key, sizeof(key)) == 0) {
+		b->op[b->n].key = b->key[b->n] = rg_xstrdup(key);
 		b->rule[b->n++] = NULL;
+	}
 	if (b->n > 0) {
 		st = rg_kv_check_start(kv, b->op, b->n, b->res, pend, &why);
 		if (*pend == NULL)
@@ -348,7 +362,7 @@ rl_stage_start(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
 	rg_buf_release(&why);
 	if (*pend != NULL)
 		return b;
-	free(b);
+	rl_batch_free(b);
 	return NULL;
 }
 
@@ -365,7 +379,7 @@ rl_stage_end(struct rg_conn *c, struct rg_kv *kv, enum rg_rl_count kind,
 	if (kv != NULL)
 		rl_answer(c, kv, kind, b, st, &why, v);
 	rg_buf_release(&why);
-	free(b);
+	rl_batch_free(b);
 }
 
 /* a refusal read after its stage (rg_limits_conn.refused) */
