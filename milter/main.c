@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -74,6 +75,8 @@ struct main_opts {
 	const char *user;	/* -u */
 	const char *pidfile;	/* -P */
 };
+
+#define MAIN_NOFILE_MAX	65536	/* open files relayguard asks for */
 
 static struct main_opts opts;
 static pthread_t main_thread;
@@ -294,6 +297,33 @@ main_pidfile(const char *path)
 	if (write(fd, line, (size_t)n) != n)
 		rg_fatal("cannot write pidfile %s: %s", path, strerror(errno));
 	close(fd);
+}
+
+/*
+ * main_raise_nofile - the soft limit of open files up to the hard one, at
+ * most MAIN_NOFILE_MAX: every session, DNS socket and Redis connection
+ * (one per thread, and up to RG_KV_PENDING_MAX for answers read a stage
+ * later) takes a descriptor, and 1024, the usual default, is near. Nothing
+ * in the process uses select().
+ */
+static void
+main_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		rg_log_warn_errno("cannot read the limit of open files");
+		return;
+	}
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > MAIN_NOFILE_MAX ?
+	    MAIN_NOFILE_MAX : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rg_log_warn_errno("cannot raise the limit of open files "
+			    "to %llu", (unsigned long long)want);
+	}
 }
 
 /*
@@ -710,6 +740,7 @@ main(int argc, char **argv)
 	if (opts.dump)
 		return main_dump(conf);
 	main_open_log(conf);
+	main_raise_nofile();
 
 	spec = opts.socket ? opts.socket : conf->core.socket;
 	if (opts.socket != NULL && rg_settings_check_socket(opts.socket) != NULL)

@@ -2,8 +2,9 @@
 # t_daemon.sh - the daemon's command line and privileges, without Postfix:
 # -n names file and line, -d prints every parameter, root is refused, the
 # daemon runs as the unprivileged user, a unix socket is 0660 and given to
-# that user and the socket group; SIGTERM stops it within 3 s, over a unix
-# socket and over TCP on the wildcard address.
+# that user and the socket group, its limit of open files is raised;
+# SIGTERM stops it within 3 s, over a unix socket and over TCP on the
+# wildcard address.
 . "$(dirname "$0")/lib.sh"
 
 RG_BIN=${RG_BIN:-$RG_TOP_DIR/build/relayguard}
@@ -56,7 +57,8 @@ echo "$out" | grep -q 'refusing to run as root' || rg_fail "no reason given: $ou
 # daemon runs as that user (checked from /proc)
 printf 'socket = unix:%s/rg.sock\nuser = nobody\nsocket_group = postfix\nlog_target = stderr\n' \
 	"$D" >"$D/unix.conf"
-TSAN_OPTIONS=$(rg_daemon_tsan) "$RG_BIN" -f -c "$D/unix.conf" >"$D/unix.log" 2>&1 &
+# started with a soft limit of 256 open files, which it raises
+TSAN_OPTIONS=$(rg_daemon_tsan) prlimit --nofile=256: "$RG_BIN" -f -c "$D/unix.conf" >"$D/unix.log" 2>&1 &
 pid=$!
 pids="$pids $pid"
 for _ in $(seq 50); do [ -S "$D/rg.sock" ] && grep -q ready "$D/unix.log" && break; sleep 0.1; done
@@ -68,6 +70,11 @@ set -- $(stat -c '%a %U %G' "$D/rg.sock")
 uid=$(awk '/^Uid:/ {print $2, $3, $4}' "/proc/$pid/status")
 [ "$uid" = "$(id -u nobody) $(id -u nobody) $(id -u nobody)" ] ||
 	rg_fail "daemon uid is '$uid', want nobody's"
+# open files: the soft limit raised to the hard one, at most 65536
+set -- $(awk '/^Max open files/ {print $4, $5}' "/proc/$pid/limits")
+want=$2
+[ "$want" = unlimited ] || [ "$want" -gt 65536 ] && want=65536
+[ "$1" = "$want" ] || rg_fail "open files: soft limit $1, want $want (hard $2)"
 
 # stop_soon PID LOG - SIGTERM stops the daemon within 3 s, cleanly.
 # libmilter's listener looks at its stop flag only when its 5-second wait
