@@ -117,6 +117,9 @@ struct rg_kv_stats {
 	unsigned long long entries;	/* memory: entries held now */
 	unsigned long long evictions;	/* memory: live entries evicted */
 	unsigned long long expired;	/* memory: expired entries reclaimed */
+	unsigned long long pool;	/* Redis: connections for started checks */
+	unsigned long long pool_full;	/* Redis: checks done at once, the pool
+					 * being in use to its cap */
 };
 
 struct rg_kv;

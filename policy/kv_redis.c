@@ -512,8 +512,10 @@ kvr_check_start(struct rg_kv *kv, const struct rg_kv_op *ops, size_t nops,
 	enum rg_kvr_io io;
 	long long deadline;
 
-	if (cn == NULL)
+	if (cn == NULL) {
+		atomic_fetch_add(&r->pool_full, 1);
 		return kvr_check(kv, ops, nops, res, why);
+	}
 	if (cn->c != NULL && rg_kvr_stale(cn->c))
 		rg_kvr_drop(cn);
 	if (cn->c == NULL && (!rg_kvr_may_connect(r, why) ||
@@ -785,6 +787,10 @@ kvr_stats(struct rg_kv *kv, struct rg_kv_stats *st)
 
 	st->timeouts = atomic_load(&r->timeouts);
 	st->reconnects = atomic_load(&r->reconnects);
+	st->pool_full = atomic_load(&r->pool_full);
+	pthread_mutex_lock(&r->pool_mu);
+	st->pool = (unsigned long long)r->pool_n;
+	pthread_mutex_unlock(&r->pool_mu);
 }
 
 static void *
@@ -826,6 +832,7 @@ kvr_open(const struct rg_kv_conf *cf, struct rg_buf *why)
 	    cf->redis_reconnect_max_delay, r->connect_ms);
 	atomic_init(&r->timeouts, 0);
 	atomic_init(&r->reconnects, 0);
+	atomic_init(&r->pool_full, 0);
 	r->gen = atomic_fetch_add(&kvr_gens, 1) + 1;
 	pthread_mutex_init(&r->pool_mu, NULL);
 	return r;

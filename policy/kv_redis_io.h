@@ -29,7 +29,7 @@ struct rg_kvr {
 	long long connect_ms, command_ms;
 	pthread_key_t tls;		/* this store's connection per thread */
 	struct rg_kv_backoff backoff;	/* shared by all threads */
-	atomic_ullong timeouts, reconnects;
+	atomic_ullong timeouts, reconnects, pool_full;
 	unsigned long long gen;		/* this store among all opened */
 	pthread_mutex_t pool_mu;	/* guards pool and pool_n */
 	struct rg_kvr_conn *pool;	/* idle connections of started checks */

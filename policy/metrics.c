@@ -568,6 +568,11 @@ metrics_render_kv(struct rg_buf *out, struct rg_kv *kv)
 	    "Redis replies that did not come in time.", st.timeouts);
 	metrics_one(out, "relayguard_kv_reconnects_total", "counter",
 	    "Redis connections made after a failure.", st.reconnects);
+	metrics_one(out, "relayguard_kv_pending_connections", "gauge",
+	    "Redis connections for answers read a stage later.", st.pool);
+	metrics_one(out, "relayguard_kv_pending_full_total", "counter",
+	    "Checks done at once: the pending connections all in use.",
+	    st.pool_full);
 	metrics_one(out, "relayguard_kv_failure_mode_total", "counter",
 	    "Times the counter store's failure mode was applied.", st.failmode);
 	metrics_one(out, "relayguard_kv_entries", "gauge",

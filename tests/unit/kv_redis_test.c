@@ -269,6 +269,13 @@ test_started(void)
 		    "check %d: pending %d", i, many[i] != NULL);
 	}
 	RGT_INTEQ(res.count, n + RG_KV_PENDING_MAX + 1);
+	{
+		struct rg_kv_stats ks;
+
+		rg_kv_stats(kv, &ks);
+		RGT_INTEQ(ks.pool, RG_KV_PENDING_MAX);
+		RGT_INTEQ(ks.pool_full, 1);
+	}
 	for (int i = 0; i < RG_KV_PENDING_MAX; i++)
 		if (many[i] != NULL && rg_kv_check_end(kv, many[i], &op, 1,
 		    &res, &why) != RG_KV_OK)

@@ -382,6 +382,8 @@ test_sources(void)
 	render(&b);
 	RGT_CONTAINS(rg_buf_cstr(&b), "\nrelayguard_kv_commands_total 2\n");
 	RGT_CONTAINS(rg_buf_cstr(&b), "\nrelayguard_kv_entries 1\n");
+	RGT_CONTAINS(rg_buf_cstr(&b), "\nrelayguard_kv_pending_connections 0\n");
+	RGT_CONTAINS(rg_buf_cstr(&b), "\nrelayguard_kv_pending_full_total 0\n");
 	RGT_CHECK(strstr(rg_buf_cstr(&b), "Secr3t") == NULL, "the password is shown");
 	RGT_CHECK(strstr(rg_buf_cstr(&b), "9324") == NULL, "settings are shown");
 	rg_metrics_set_kv(NULL);
