@@ -94,7 +94,8 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 	engine_auth_note(c);
 	/* the answer to CONNECT's counters: a refused session ends here */
 	rg_ratelimit_settle(c, v);
-	rg_relay_mail(c, v);
+	if (!rg_verdict_is_final(v))
+		rg_relay_mail(c, v);
 	rg_lockout_mail(c, v);
 	if (!rg_verdict_is_final(v) && !rg_relay_is_trusted(c))
 		rg_dnsbl_decide(c, rg_relay_is_authenticated(c), v);

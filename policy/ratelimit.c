@@ -419,7 +419,8 @@ rl_settle(struct rg_conn *c, struct rg_kv *kv)
 	    l->pend, &late);
 	l->pend = NULL;
 	l->pend_batch = NULL;
-	if (rg_verdict_is_final(&late) && l->refused == RL_REFUSED_NONE) {
+	/* a session's refusal stays; a message's gives way to the next's */
+	if (rg_verdict_is_final(&late) && l->refused != RL_REFUSED_SESSION) {
 		l->refused = l->pend_kind == RG_RL_CONNECTIONS ?
 		    RL_REFUSED_SESSION : RL_REFUSED_MESSAGE;
 		l->refused_msgno = l->pend_msgno;

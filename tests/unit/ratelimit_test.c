@@ -879,6 +879,11 @@ test_late_answers(void)
 	RGT_CONTAINS(v.text, "(ms: 2 per 1h)");
 	RGT_INTEQ(count(&f, "rl:rcpt:rc:1h:192.0.2.7"), 3);
 	RGT_INTEQ(count(&f, "rl:msg:ms:1h:192.0.2.7"), 2);
+	RGT_CASE("late: the next message over the limit is refused too");
+	RGT_INTEQ(mail(c[0], "a@far.example", &v), RG_ACT_CONTINUE);
+	rg_ratelimit_rcpt(c[0], "<r@ours.example>", &v);
+	RGT_INTEQ(v.action, RG_ACT_TEMPFAIL);
+	RGT_CONTAINS(v.text, "(ms: 2 per 1h)");
 	RGT_CASE("late: the next message starts clean");
 	f.now += 2 * 3600000;
 	RGT_INTEQ(mail(c[0], "a@far.example", &v), RG_ACT_CONTINUE);
