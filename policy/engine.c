@@ -52,8 +52,7 @@ rg_engine_connect(struct rg_conn *c, struct rg_verdict *v)
 		rg_dnsbl_start(c);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&c->verdict);
-		rg_verdict_set(&c->verdict, v->action, v->check, v->rcode,
-		    v->xcode, "%s", v->text);
+		rg_verdict_take(&c->verdict, v);
 		rg_txlog_connection(c);
 	}
 	rg_metrics_inc(RG_M_CONNECTIONS);
@@ -113,8 +112,7 @@ rg_engine_mail(struct rg_conn *c, struct rg_verdict *v)
 	rg_ratelimit_mail(c, v);
 	if (rg_verdict_is_final(v)) {
 		rg_verdict_clear(&m->verdict);
-		rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
-		    "%s", v->text);
+		rg_verdict_take(&m->verdict, v);
 		rg_txlog_message(c, rg_action_name(v->action));
 	}
 	rg_metrics_stage(RG_MS_MAIL, t0);
@@ -147,8 +145,7 @@ rg_engine_rcpt(struct rg_conn *c, const char *addr, struct rg_verdict *v)
 		c->msg->nrcpts_refused++;
 		/* remember the first refusal as the message's reason */
 		if (c->msg->verdict.check[0] == '\0')
-			rg_verdict_set(&c->msg->verdict, v->action, v->check,
-			    v->rcode, v->xcode, "%s", v->text);
+			rg_verdict_take(&c->msg->verdict, v);
 	}
 	if (why != NULL)
 		rg_metrics_inc_label("relay", why);
@@ -390,8 +387,7 @@ rg_engine_eom(struct rg_conn *c, struct rg_verdict *v)
 			engine_dkim_sign(c, v);
 	}
 	rg_verdict_clear(&m->verdict);
-	rg_verdict_set(&m->verdict, v->action, v->check, v->rcode, v->xcode,
-	    "%s", v->text);
+	rg_verdict_take(&m->verdict, v);
 	rg_txlog_message(c, v->action == RG_ACT_CONTINUE ? "accept" :
 	    rg_action_name(v->action));
 	rg_alert_eom(c, v);

@@ -392,15 +392,12 @@ static void
 rl_refusal_give(struct rg_conn *c, struct rg_verdict *v)
 {
 	struct rg_limits_conn *l = c->limits;
-	const struct rg_verdict *r;
 
 	if (l == NULL || v == NULL || rg_verdict_is_final(v) ||
 	    l->refused == RL_REFUSED_NONE ||
 	    (l->refused == RL_REFUSED_MESSAGE && l->refused_msgno != c->nmsgs))
 		return;
-	r = &l->refusal;
-	rg_verdict_set(v, r->action, r->check, r->rcode, r->xcode, "%s",
-	    r->text);
+	rg_verdict_take(v, &l->refusal);
 }
 
 /* rl_settle - end the pending stage, if any; a refusal it holds is kept
@@ -424,12 +421,10 @@ rl_settle(struct rg_conn *c, struct rg_kv *kv)
 		l->refused = l->pend_kind == RG_RL_CONNECTIONS ?
 		    RL_REFUSED_SESSION : RL_REFUSED_MESSAGE;
 		l->refused_msgno = l->pend_msgno;
-		rg_verdict_set(&l->refusal, late.action, late.check, late.rcode,
-		    late.xcode, "%s", late.text);
+		rg_verdict_take(&l->refusal, &late);
 		if (l->refused == RL_REFUSED_SESSION &&
 		    !rg_verdict_is_final(&c->verdict))
-			rg_verdict_set(&c->verdict, late.action, late.check,
-			    late.rcode, late.xcode, "%s", late.text);
+			rg_verdict_take(&c->verdict, &late);
 	}
 	rg_verdict_clear(&late);
 }
@@ -552,8 +547,7 @@ rg_ratelimit_rcpt(struct rg_conn *c, const char *rcpt, struct rg_verdict *v)
 		rg_verdict_init(&late);
 		rl_stage_end(c, kv, RG_RL_RECIPIENTS, b, pend, &late);
 		if (rg_verdict_is_final(&late) && !rg_verdict_is_final(v))
-			rg_verdict_set(v, late.action, late.check, late.rcode,
-			    late.xcode, "%s", late.text);
+			rg_verdict_take(v, &late);
 		rg_verdict_clear(&late);
 	}
 	rg_kv_unhold(kv);

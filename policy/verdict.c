@@ -58,6 +58,13 @@ rg_verdict_set(struct rg_verdict *v, enum rg_action a, const char *check,
 	}
 }
 
+void
+rg_verdict_take(struct rg_verdict *dst, const struct rg_verdict *src)
+{
+	rg_verdict_set(dst, src->action, src->check, src->rcode, src->xcode,
+	    "%s", src->text);
+}
+
 static void
 verdict_append(struct rg_hdr **list, const char *name, const char *value,
     int index)

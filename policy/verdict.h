@@ -41,6 +41,9 @@ void rg_verdict_clear(struct rg_verdict *v);
 void rg_verdict_set(struct rg_verdict *v, enum rg_action a, const char *check,
     const char *rcode, const char *xcode, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* rg_verdict_take - src's decision (action, check, reply) into dst; dst's
+ * header edits stay as they are */
+void rg_verdict_take(struct rg_verdict *dst, const struct rg_verdict *src);
 void rg_verdict_add_header(struct rg_verdict *v, const char *name,
     const char *value, int index);
 void rg_verdict_del_header(struct rg_verdict *v, const char *name, int index);
